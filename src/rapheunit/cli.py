@@ -1,0 +1,161 @@
+"""Command-line interface: ``rapheunit analyze``, ``rapheunit simulate``.
+
+Exit status: 0 when every input was analysed, 1 when any failed, 2 for usage
+errors. No traceback reaches the terminal unless ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+
+from rapheunit import __version__
+from rapheunit.epochs import EpochParams
+from rapheunit.errors import RapheUnitError
+from rapheunit.load import LoadOptions
+from rapheunit.pipeline import AnalysisOptions, BatchResult, analyze
+
+EXIT_OK, EXIT_FAILED_INPUT, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to generate the CLI reference)."""
+    parser = argparse.ArgumentParser(
+        prog="rapheunit",
+        description="Identify 5-HT units in dorsal raphe recordings and quantify 5-HT1A "
+        "agonist dose-response.",
+    )
+    parser.add_argument("--version", action="version", version=f"rapheunit {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_analyze(commands)
+    _add_simulate(commands)
+    return parser
+
+
+def _add_analyze(commands: argparse._SubParsersAction) -> None:
+    analyze_parser = commands.add_parser(
+        "analyze",
+        help="analyse recordings and write tables",
+        description="Analyse recordings (files or folders, searched recursively) and write "
+        "recordings.csv, units.csv, doses.csv and params.json into --out.",
+    )
+    analyze_parser.add_argument("inputs", nargs="+", metavar="INPUT", type=Path)
+    analyze_parser.add_argument("--out", required=True, type=Path, help="output folder")
+    reading = analyze_parser.add_argument_group("reading")
+    reading.add_argument("--io", help="neo IO class to use instead of choosing by extension")
+    reading.add_argument(
+        "--spike-channel",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="event channel holding spikes (window discriminator); repeatable",
+    )
+    reading.add_argument("--t-stop", type=float, help="recording end (s) for spike tables")
+    dosing = analyze_parser.add_argument_group("dose schedule")
+    dosing.add_argument("--doses", type=Path, help="dose table time_s,drug,dose,unit")
+    dosing.add_argument(
+        "--marker-map",
+        type=Path,
+        help='TOML file mapping marker codes to labels, e.g. 1 = "ipsapirone 5 ug/kg"',
+    )
+    dosing.add_argument(
+        "--labels-cumulative",
+        action="store_true",
+        help="marker labels give cumulative totals, not the amount injected",
+    )
+    windows = analyze_parser.add_argument_group("epochs")
+    defaults = EpochParams()
+    windows.add_argument("--baseline-s", type=float, default=defaults.baseline_s)
+    windows.add_argument("--min-baseline-s", type=float, default=defaults.min_baseline_s)
+    windows.add_argument("--response-s", type=float, default=defaults.response_s)
+    analyze_parser.add_argument("--quiet", action="store_true", help="print only errors")
+    analyze_parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def _add_simulate(commands: argparse._SubParsersAction) -> None:
+    simulate_parser = commands.add_parser(
+        "simulate",
+        help="write simulated DRN recordings with known ground truth",
+        description="Write simulated recordings (NIX, NWB, CSV + sidecar) and truth.json.",
+    )
+    simulate_parser.add_argument("out", type=Path, help="output folder")
+    simulate_parser.add_argument("--seed", type=int, default=0)
+    simulate_parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rapheunit`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "analyze":
+            return _run_analyze(args)
+        return _run_simulate(args)
+    except RapheUnitError as error:
+        if args.debug:
+            raise
+        print(f"rapheunit: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _run_analyze(args: argparse.Namespace) -> int:
+    options = AnalysisOptions(
+        load=LoadOptions(
+            io=args.io,
+            spike_channels=tuple(args.spike_channel),
+            doses=args.doses,
+            marker_map=_read_marker_map(args.marker_map),
+            labels_are_cumulative=args.labels_cumulative,
+            t_stop=args.t_stop,
+        ),
+        epochs=EpochParams(
+            baseline_s=args.baseline_s,
+            min_baseline_s=args.min_baseline_s,
+            response_s=args.response_s,
+        ),
+    )
+    batch = analyze(args.inputs, out=args.out, options=options)
+    _report_failures(batch, debug=args.debug)
+    if not args.quiet:
+        print(_summary_line(batch, args.out))
+    if batch.recordings.empty:
+        print("rapheunit: error: no readable recording found in the inputs", file=sys.stderr)
+        return EXIT_FAILED_INPUT
+    return EXIT_FAILED_INPUT if batch.n_failed else EXIT_OK
+
+
+def _read_marker_map(path: Path | None) -> dict[str, str] | None:
+    if path is None:
+        return None
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise RapheUnitError(f"marker map is not a readable TOML file: {error}", path) from error
+    return {str(code): str(label) for code, label in data.items()}
+
+
+def _report_failures(batch: BatchResult, *, debug: bool) -> None:
+    for result in batch.results:
+        if result.ok:
+            continue
+        print(f"rapheunit: failed: {result.recording_row['error']}", file=sys.stderr)
+        if debug and result.traceback:
+            print(result.traceback, file=sys.stderr)
+
+
+def _summary_line(batch: BatchResult, out: Path) -> str:
+    n_ok = len(batch.recordings) - batch.n_failed
+    return (
+        f"{n_ok} recording(s) analysed, {batch.n_failed} failed, {len(batch.units)} unit(s); "
+        f"tables in {out}/"
+    )
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    from rapheunit.simulate import write_dataset
+
+    truth_path = write_dataset(args.out, seed=args.seed)
+    print(f"simulated recordings written to {args.out}/ (ground truth: {truth_path})")
+    return EXIT_OK

@@ -1,0 +1,48 @@
+"""Atomic writing of output tables: a crash never leaves a half-written file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``.
+
+    The rename is atomic on POSIX file systems, so readers see either the old
+    file or the complete new one.
+
+    Examples
+    --------
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = write_atomic(folder / "a.txt", lambda tmp: tmp.write_text("done"))
+    >>> (folder / "a.txt").read_text(), sorted(p.name for p in folder.iterdir())
+    ('done', ['a.txt'])
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    tmp_path = Path(tmp_name)
+    try:
+        write(tmp_path)
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+    return path
+
+
+def write_csv(table: pd.DataFrame, path: Path) -> Path:
+    """Write ``table`` to CSV atomically, without the index."""
+    return write_atomic(path, lambda tmp: table.to_csv(tmp, index=False))
+
+
+def write_json(data: Any, path: Path) -> Path:
+    """Write ``data`` as indented JSON atomically."""
+    text = json.dumps(data, indent=2, sort_keys=True, default=str)
+    return write_atomic(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))

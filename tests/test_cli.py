@@ -1,0 +1,84 @@
+"""The batch entry point: tables, exit status, one bad file among good ones."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rapheunit.cli import main
+
+GOOD = "unit,time_s\n" + "".join(f"u1,{t / 2}\n" for t in range(0, 1200))
+SIDECAR = "time_s,drug,dose,unit\n300,ipsapirone,5,ug/kg\n480,ipsapirone,5,ug/kg\n"
+
+
+def _good_folder(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "good1.csv").write_text(GOOD)
+    (folder / "good1.doses.csv").write_text(SIDECAR)
+    nested = folder / "day2"
+    nested.mkdir()
+    (nested / "good2.tsv").write_text(GOOD.replace(",", "\t"))
+    return folder
+
+
+def test_batch_with_one_corrupt_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _good_folder(tmp_path / "data")
+    (data / "corrupt.smr").write_bytes(b"\x00garbage" * 50)
+    out = tmp_path / "out"
+    status = main(["analyze", str(data), "--out", str(out)])
+    assert status == 1
+    recordings = pd.read_csv(out / "recordings.csv")
+    assert sorted(recordings["recording"]) == ["corrupt", "good1", "good2"]
+    failed = recordings.set_index("recording").loc["corrupt"]
+    assert failed["status"] == "failed" and "corrupt.smr" in failed["error"]
+    units = pd.read_csv(out / "units.csv")
+    assert sorted(units["recording"]) == ["good1", "good2"]
+    assert units["baseline_rate_hz"].tolist() == pytest.approx([2.0, 2.0])
+    doses = pd.read_csv(out / "doses.csv")
+    assert doses["cumulative_dose"].tolist() == [5.0, 10.0]
+    # The table ends at its last spike, 599.5 s: the last window is [539.5, 599.5).
+    assert doses["window_start_s"].tolist() == [420.0, 539.5]
+    err = capsys.readouterr().err
+    assert err.count("failed:") == 1 and "Traceback" not in err
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_params_json_records_parameters_and_hashes(tmp_path: Path) -> None:
+    data = _good_folder(tmp_path / "data")
+    out = tmp_path / "out"
+    assert main(["analyze", str(data), "--out", str(out), "--baseline-s", "120", "--quiet"]) == 0
+    params = json.loads((out / "params.json").read_text())
+    assert params["parameters"]["epochs"]["baseline_s"] == 120.0
+    assert params["rapheunit_version"]
+    assert len(params["inputs"]) == 2 and all(len(h) == 64 for h in params["inputs"].values())
+
+
+def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["analyze", str(tmp_path)])  # --out missing
+    assert caught.value.code == 2
+    status = main(["analyze", str(tmp_path), "--out", str(tmp_path / "o"), "--baseline-s", "-5"])
+    assert status == 2
+    assert "baseline_s" in capsys.readouterr().err
+
+
+def test_folder_with_nothing_readable_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("nothing here")
+    assert main(["analyze", str(tmp_path), "--out", str(tmp_path / "o"), "--quiet"]) == 1
+
+
+def test_python_m_entry_point(tmp_path: Path) -> None:
+    data = _good_folder(tmp_path / "data")
+    done = subprocess.run(
+        [sys.executable, "-m", "rapheunit", "analyze", str(data), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2 recording(s) analysed" in done.stdout
