@@ -81,4 +81,4 @@ def test_python_m_entry_point(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "2 recording(s) analysed" in done.stdout
+    assert "2 recording(s) analysed, 0 failed" in done.stdout

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from rapheunit import __version__
 from rapheunit.epochs import EpochParams
 from rapheunit.errors import RapheUnitError
 from rapheunit.load import LoadOptions
-from rapheunit.pipeline import AnalysisOptions, BatchResult, analyze
+from rapheunit.pipeline import TABLE_FORMATS, AnalysisOptions, BatchResult, analyze
 
 EXIT_OK, EXIT_FAILED_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -71,6 +72,25 @@ def _add_analyze(commands: argparse._SubParsersAction) -> None:
     windows.add_argument("--baseline-s", type=float, default=defaults.baseline_s)
     windows.add_argument("--min-baseline-s", type=float, default=defaults.min_baseline_s)
     windows.add_argument("--response-s", type=float, default=defaults.response_s)
+    running = analyze_parser.add_argument_group("running")
+    running.add_argument(
+        "--jobs", type=int, default=None, metavar="N", help="local processes (default: all cores)"
+    )
+    running.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on this Dask distributed scheduler"
+    )
+    running.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip inputs whose sha256 and parameters match what --out already holds",
+    )
+    running.add_argument(
+        "--format",
+        action="append",
+        choices=TABLE_FORMATS,
+        default=[],
+        help="also write this table format (CSV is always written); repeatable",
+    )
     analyze_parser.add_argument("--quiet", action="store_true", help="print only errors")
     analyze_parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
@@ -116,10 +136,20 @@ def _run_analyze(args: argparse.Namespace) -> int:
             response_s=args.response_s,
         ),
     )
-    batch = analyze(args.inputs, out=args.out, options=options)
+    started = time.perf_counter()
+    batch = analyze(
+        args.inputs,
+        out=args.out,
+        options=options,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        progress=not args.quiet,
+        formats=["csv", *args.format],
+    )
     _report_failures(batch, debug=args.debug)
     if not args.quiet:
-        print(_summary_line(batch, args.out))
+        print(summary_text(batch, args.out, time.perf_counter() - started))
     if batch.recordings.empty:
         print("rapheunit: error: no readable recording found in the inputs", file=sys.stderr)
         return EXIT_FAILED_INPUT
@@ -145,12 +175,18 @@ def _report_failures(batch: BatchResult, *, debug: bool) -> None:
             print(result.traceback, file=sys.stderr)
 
 
-def _summary_line(batch: BatchResult, out: Path) -> str:
+def summary_text(batch: BatchResult, out: Path, seconds: float) -> str:
+    """The one-screen summary printed at the end of ``rapheunit analyze``."""
     n_ok = len(batch.recordings) - batch.n_failed
-    return (
-        f"{n_ok} recording(s) analysed, {batch.n_failed} failed, {len(batch.units)} unit(s); "
-        f"tables in {out}/"
-    )
+    lines = [
+        f"{n_ok} recording(s) analysed, {batch.n_failed} failed, {len(batch.units)} unit(s)"
+        f" in {seconds:.1f} s",
+    ]
+    if "classification" in batch.units.columns:
+        n_5ht = int((batch.units["classification"] == "putative_5ht").sum())
+        lines.append(f"putative 5-HT units: {n_5ht}")
+    lines.append(f"tables in {out}/")
+    return "\n".join(lines)
 
 
 def _run_simulate(args: argparse.Namespace) -> int:

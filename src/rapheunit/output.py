@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from rapheunit.errors import BadParameterError
+
 
 def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``.
@@ -46,3 +48,14 @@ def write_json(data: Any, path: Path) -> Path:
     """Write ``data`` as indented JSON atomically."""
     text = json.dumps(data, indent=2, sort_keys=True, default=str)
     return write_atomic(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+
+
+def write_parquet(table: pd.DataFrame, path: Path) -> Path:
+    """Write ``table`` to Parquet atomically (needs pyarrow: ``rapheunit[parquet]``)."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError as error:
+        raise BadParameterError(
+            "--format parquet needs pyarrow: pip install 'rapheunit[parquet]'"
+        ) from error
+    return write_atomic(path, lambda tmp: table.to_parquet(tmp, index=False))

@@ -8,14 +8,23 @@ failure becomes a ``failed`` row with a one-line reason.
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from rapheunit import __version__
+from rapheunit.batch import (
+    RunOptions,
+    cached_worker,
+    frames_to_records,
+    parameters_key,
+    records_to_frames,
+    run_all,
+)
 from rapheunit.epochs import (
     DOSE_COLUMNS,
     EpochParams,
@@ -24,11 +33,12 @@ from rapheunit.epochs import (
     dose_rates,
     rate_in_window,
 )
-from rapheunit.errors import RapheUnitError
+from rapheunit.errors import BadParameterError, RapheUnitError, check_option
 from rapheunit.load import LoadOptions, is_recording_candidate, load_with_options, sha256_of
 from rapheunit.model import Recording
-from rapheunit.output import write_csv, write_json
+from rapheunit.output import write_csv, write_json, write_parquet
 
+TABLE_FORMATS = ("csv", "parquet")
 RECORDING_COLUMNS = ("recording", "path", "status", "error", "n_units", "duration_s", "reader")
 UNIT_COLUMNS = (
     "recording",
@@ -73,6 +83,18 @@ class RecordingResult:
         """True when the input was analysed."""
         return self.recording_row["status"] == "ok"
 
+    def to_part(self) -> dict[str, Any]:
+        """The tables as JSON-ready data (see :mod:`rapheunit.batch`)."""
+        frames = {"recording": pd.DataFrame([self.recording_row]), "units": self.units}
+        return frames_to_records(frames | {"doses": self.doses})
+
+    @classmethod
+    def from_part(cls, part: dict[str, Any]) -> RecordingResult:
+        """Rebuild a result saved with :meth:`to_part`."""
+        frames = records_to_frames(part)
+        row = frames["recording"].iloc[0].to_dict()
+        return cls(row, frames["units"], frames["doses"])
+
 
 @dataclass
 class BatchResult:
@@ -83,6 +105,10 @@ class BatchResult:
     doses: pd.DataFrame
     params: dict[str, Any]
     results: list[RecordingResult] = field(default_factory=list, repr=False)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The output tables by file name (without extension)."""
+        return {"recordings": self.recordings, "units": self.units, "doses": self.doses}
 
     @property
     def n_failed(self) -> int:
@@ -118,11 +144,20 @@ def _search_folder(folder: Path) -> list[Path]:
     return found
 
 
-def analyze_recording(path: Path, options: AnalysisOptions) -> RecordingResult:
-    """Analyse one input; bad input gives a ``failed`` result, never an exception."""
+def analyze_recording(
+    path: Path, options: AnalysisOptions, *, keep_recording: bool = True
+) -> RecordingResult:
+    """Analyse one input; bad input gives a ``failed`` result, never an exception.
+
+    With ``keep_recording=False`` the loaded recording (spike times and
+    waveforms) is dropped once its tables are made, to keep batch memory low.
+    """
     try:
         recording = load_with_options(path, options.load)
-        return _analyze_loaded(recording, options)
+        result = _analyze_loaded(recording, options)
+        if not keep_recording:
+            result.recording = None
+        return result
     except RapheUnitError as error:
         return _failed(path, str(error))
     except Exception as error:  # a bug must not stop the batch; --debug shows it
@@ -172,8 +207,9 @@ def unit_table(recording: Recording, epochs: EpochParams) -> pd.DataFrame:
     >>> import numpy as np
     >>> from rapheunit.model import Unit
     >>> rec = Recording("r", Path("r.csv"), 0.0, 100.0, [Unit("u", np.arange(0, 100, 0.5))])
-    >>> unit_table(rec, EpochParams()).loc[0, ["n_spikes", "baseline_rate_hz"]].tolist()
-    [200, 2.0]
+    >>> row = unit_table(rec, EpochParams()).iloc[0]
+    >>> int(row["n_spikes"]), float(row["baseline_rate_hz"])
+    (200, 2.0)
     """
     baseline = baseline_window(recording, epochs)
     rows = [
@@ -197,6 +233,12 @@ def analyze(
     *,
     out: str | Path | None = None,
     options: AnalysisOptions | None = None,
+    jobs: int | None = 1,
+    scheduler: Any = None,
+    resume: bool = False,
+    progress: bool = False,
+    formats: Sequence[str] = ("csv",),
+    **settings: Any,
 ) -> BatchResult:
     """Analyse recordings and (with ``out``) write the tables.
 
@@ -208,20 +250,89 @@ def analyze(
         Output folder for ``recordings.csv``, ``units.csv``, ``doses.csv``
         and ``params.json``.
     options : AnalysisOptions, optional
-        Loading and epoch parameters.
+        All analysis parameters; or give them one by one as keywords
+        (``baseline_s=120``, ``spike_channels=["Spikes"]``, ...).
+    jobs : int or None
+        Local processes (None: one per core). Results do not depend on it.
+    scheduler : str or distributed.Client, optional
+        Run on an existing Dask cluster instead.
+    resume : bool
+        Skip inputs whose sha256 and parameters match what ``out`` holds.
+    progress : bool
+        Show a progress bar.
+    formats : sequence of {"csv", "parquet"}
+        Table formats to write; CSV is always written.
 
     Returns
     -------
     BatchResult
         The tables as pandas DataFrames.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "c.csv").write_text("unit,time_s\\nu,1\\nu,3\\n")
+    >>> analyze(folder, baseline_s=120).units[["unit", "n_spikes"]].to_numpy().tolist()
+    [['u', 2]]
     """
-    options = options or AnalysisOptions()
+    options = options_with(options or AnalysisOptions(), **settings)
+    for table_format in formats:
+        check_option(table_format, TABLE_FORMATS, "format")
+    run = RunOptions(jobs=jobs, scheduler=scheduler, resume=resume, progress=progress)
     inputs = [paths] if isinstance(paths, str | Path) else list(paths)
-    results = [analyze_recording(path, options) for path in find_recordings(inputs)]
+    found = find_recordings(inputs)
+    out_path = None if out is None else Path(out)
+    worker = cached_worker(
+        partial(analyze_recording, options=options, keep_recording=out is None and jobs == 1),
+        out_path,
+        parameters_key(options.as_dict() | {"version": __version__}),
+        resume,
+    )
+    results = list(_with_progress(run_all(worker, found, run), len(found), run.progress))
     batch = combine(results, options)
-    if out is not None:
-        write_outputs(batch, Path(out))
+    if out_path is not None:
+        write_outputs(batch, out_path, formats)
     return batch
+
+
+def options_with(options: AnalysisOptions, **settings: Any) -> AnalysisOptions:
+    """A copy of ``options`` with parameters given by name changed, wherever they live.
+
+    Examples
+    --------
+    >>> options_with(AnalysisOptions(), baseline_s=90.0).epochs.baseline_s
+    90.0
+    """
+    if not settings:
+        return options
+    groups = {name: getattr(options, name) for name in (f.name for f in fields(options))}
+    changes: dict[str, dict[str, Any]] = {name: {} for name in groups}
+    for key, value in settings.items():
+        owner = next((g for g, obj in groups.items() if key in _field_names(obj)), None)
+        if owner is None:
+            known = sorted(k for obj in groups.values() for k in _field_names(obj))
+            raise BadParameterError(f"unknown parameter {key!r} (known: {', '.join(known)})")
+        changes[owner][key] = tuple(value) if isinstance(value, list) else value
+    return replace(options, **{g: replace(groups[g], **c) for g, c in changes.items() if c})
+
+
+def _field_names(obj: Any) -> set[str]:
+    return {f.name for f in fields(obj)}
+
+
+def _with_progress(
+    results: Iterator[RecordingResult], total: int, show: bool
+) -> Iterator[RecordingResult]:
+    if not show:
+        yield from results
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, unit="recording", desc="rapheunit") as bar:
+        for result in results:
+            bar.update(1)
+            yield result
 
 
 def combine(results: Sequence[RecordingResult], options: AnalysisOptions) -> BatchResult:
@@ -261,9 +372,10 @@ def _stack(tables: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.DataFra
     return pd.concat(non_empty, ignore_index=True)
 
 
-def write_outputs(batch: BatchResult, out: Path) -> None:
+def write_outputs(batch: BatchResult, out: Path, formats: Sequence[str] = ("csv",)) -> None:
     """Write the batch tables and ``params.json`` into ``out`` atomically."""
-    write_csv(batch.recordings, out / "recordings.csv")
-    write_csv(batch.units, out / "units.csv")
-    write_csv(batch.doses, out / "doses.csv")
+    for name, table in batch.tables().items():
+        write_csv(table, out / f"{name}.csv")
+        if "parquet" in formats:
+            write_parquet(table, out / f"{name}.parquet")
     write_json(batch.params, out / "params.json")

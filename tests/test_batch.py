@@ -1,0 +1,114 @@
+"""Batch execution: parallel, Dask and resumed runs give the serial tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rapheunit import analyze
+from rapheunit.batch import PARTS_FOLDER
+from rapheunit.cli import main
+
+
+def _write_inputs(folder: Path, n_recordings: int = 6) -> Path:
+    rng = np.random.default_rng(7)
+    folder.mkdir()
+    for index in range(n_recordings):
+        rows = []
+        for unit in range(1 + index % 3):
+            times = np.cumsum(rng.gamma(10.0, 0.1 / (unit + 1), size=800))
+            rows += [f"u{unit},{t:.6f}\n" for t in times]
+        (folder / f"rec{index:02d}.csv").write_text("unit,time_s\n" + "".join(rows))
+        (folder / f"rec{index:02d}.doses.csv").write_text(
+            "time_s,drug,dose,unit\n200,ipsapirone,5,ug/kg\n260,ipsapirone,5,ug/kg\n"
+        )
+    (folder / "broken.csv").write_text("unit,time_s\nu0,not-a-number\n")
+    return folder
+
+
+def _tables(out: Path) -> dict[str, pd.DataFrame]:
+    return {name: pd.read_csv(out / f"{name}.csv") for name in ("recordings", "units", "doses")}
+
+
+def _assert_same(first: Path, second: Path) -> None:
+    for name, table in _tables(first).items():
+        pd.testing.assert_frame_equal(table, _tables(second)[name], obj=name)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _write_inputs(tmp_path_factory.mktemp("batch") / "data")
+
+
+@pytest.fixture(scope="module")
+def serial(inputs: Path) -> Path:
+    out = inputs.parent / "serial"
+    analyze(inputs, out=out, jobs=1)
+    return out
+
+
+def test_parallel_equals_serial_and_reports_failure(inputs: Path, serial: Path) -> None:
+    out = inputs.parent / "parallel"
+    batch = analyze(inputs, out=out, jobs=2)
+    _assert_same(serial, out)
+    assert batch.n_failed == 1
+    failed = batch.recordings[batch.recordings["status"] == "failed"]
+    assert failed["recording"].tolist() == ["broken"]
+    assert (batch.recordings["status"] == "ok").sum() == 6
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_equals_serial(inputs: Path, serial: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        out = inputs.parent / "dask"
+        analyze(inputs, out=out, scheduler=client)
+        _assert_same(serial, out)
+        out_by_address = inputs.parent / "dask_address"
+        analyze(inputs, out=out_by_address, scheduler=cluster.scheduler_address)
+        _assert_same(serial, out_by_address)
+
+
+def test_resume_after_interruption(inputs: Path, serial: Path, tmp_path: Path) -> None:
+    out = tmp_path / "resumed"
+    first_half = sorted(inputs.glob("rec0[0-2].csv"))
+    analyze(first_half, out=out)  # an interrupted run: parts for three inputs only
+    for table in out.glob("*.csv"):
+        table.unlink()  # killed before the final tables were written
+    parts_before = {p.name: p.stat().st_mtime_ns for p in (out / PARTS_FOLDER).iterdir()}
+    assert len(parts_before) == 3
+    analyze(inputs, out=out, resume=True, jobs=2)
+    _assert_same(serial, out)
+    parts_after = {p.name: p.stat().st_mtime_ns for p in (out / PARTS_FOLDER).iterdir()}
+    assert {k: parts_after[k] for k in parts_before} == parts_before  # reused, not redone
+    assert len(parts_after) == 6  # the failed input leaves no part
+
+
+def test_resume_recomputes_when_parameters_change(inputs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "changed"
+    analyze(inputs, out=out)
+    batch = analyze(inputs, out=out, resume=True, baseline_s=100.0)
+    assert set(batch.units["baseline_start_s"]) == {100.0}
+
+
+def test_cli_jobs_resume_and_parquet(inputs: Path, serial: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cli"
+    args = ["analyze", str(inputs), "--out", str(out), "--jobs", "2", "--quiet"]
+    assert main([*args, "--format", "parquet"]) == 1  # broken.csv fails
+    _assert_same(serial, out)
+    parquet_units = pd.read_parquet(out / "units.parquet")
+    pd.testing.assert_frame_equal(parquet_units, pd.read_csv(out / "units.csv"), check_dtype=False)
+    assert main([*args, "--resume"]) == 1
+    _assert_same(serial, out)
+
+
+def test_bad_jobs_is_a_usage_error(inputs: Path, tmp_path: Path) -> None:
+    assert main(["analyze", str(inputs), "--out", str(tmp_path / "o"), "--jobs", "0"]) == 2
