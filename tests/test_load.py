@@ -260,3 +260,14 @@ def test_real_spike_table_with_sidecar() -> None:
     assert [(i.time_s, i.drug, i.dose_unit) for i in rec.injections] == [
         (300.0, "bicuculline", "uM")
     ]
+
+
+def test_keyboard_marker_codes_with_a_user_map(tmp_path: Path) -> None:
+    # neo reports Spike2 keyboard markers as packed codes: key "1" is "49", keys "3","3" "13107".
+    segment = make_segment({"u": [1.0, 50.0]}, t_stop=60.0, markers=[(10.0, "49"), (20.0, "13107")])
+    path = write_nix(make_block(segment), tmp_path / "keys.nix")
+    rec = load(path, marker_map={"1": "ipsapirone 5 ug/kg", "33": "ipsapirone 10 ug/kg"})
+    assert [(i.time_s, i.dose, i.cumulative_dose) for i in rec.injections] == [
+        (10.0, 5.0, 5.0),
+        (20.0, 10.0, 15.0),
+    ]

@@ -26,7 +26,6 @@ from rapheunit.errors import (
     UnreadableFileError,
     UnsupportedFormatError,
 )
-from rapheunit.markers import decode_marker
 from rapheunit.model import Recording, Unit
 
 # Extension -> neo IO class name. Spike2 is named explicitly: get_io would pick
@@ -336,14 +335,13 @@ def _read_neo(path: Path, reader: str, options: LoadOptions) -> RawContent:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         block, notes = _read_block(io)
-    return block_content(block, reader, options.spike_channels, options.marker_map, notes)
+    return block_content(block, reader, options.spike_channels, notes)
 
 
 def block_content(
     block: Any,
     reader: str,
     spike_channels: Sequence[str] = (),
-    marker_map: Mapping[str, str] | None = None,
     notes: Sequence[str] = (),
 ) -> RawContent:
     """Turn a neo ``Block`` into units and marker events on one time axis.
@@ -379,7 +377,7 @@ def block_content(
         previous_stop_s = seg_stop + offset_s
         for key, train in _segment_trains(segment, wanted_events):
             pieces.setdefault(key, []).append((train, offset_s))
-        events.extend(_segment_markers(segment, wanted_events, offset_s, marker_map))
+        events.extend(_segment_markers(segment, wanted_events, offset_s))
     found_events = {
         str(e.name) for s in block.segments for e in s.events if str(e.name) in wanted_events
     }
@@ -415,8 +413,8 @@ def _segment_markers(
     segment: Any,
     wanted_events: set[str],
     offset_s: float,
-    marker_map: Mapping[str, str] | None,
 ) -> list[tuple[float, str]]:
+    """Labelled events as (time, raw label); decoding is the schedule builder's job."""
     markers = []
     for event in segment.events:
         if str(event.name) in wanted_events:
@@ -425,7 +423,7 @@ def _segment_markers(
         for time_s, label in zip(times, event.labels, strict=False):
             text = str(label).strip()
             if text:  # unlabelled events are TTL pulses, not markers
-                markers.append((float(time_s), decode_marker(text, marker_map)))
+                markers.append((float(time_s), text))
     return markers
 
 
@@ -493,7 +491,7 @@ def _read_nwb(path: Path, options: LoadOptions) -> RawContent:
     except Exception as error:  # NWBIO rejects many files written by other tools
         neo_error = _one_line(error)
     try:
-        content = read_nwb_units(path, options.marker_map)
+        content = read_nwb_units(path)
     except Exception as error:
         detail = f" (neo: {neo_error})" if neo_error else ""
         raise UnreadableFileError(
@@ -502,7 +500,7 @@ def _read_nwb(path: Path, options: LoadOptions) -> RawContent:
     return content
 
 
-def read_nwb_units(path: Path, marker_map: Mapping[str, str] | None = None) -> RawContent:
+def read_nwb_units(path: Path) -> RawContent:
     """Read the ``Units`` table (and ``AnnotationSeries`` markers) with pynwb."""
     from pynwb import NWBHDF5IO
     from pynwb.misc import AnnotationSeries
@@ -512,7 +510,7 @@ def read_nwb_units(path: Path, marker_map: Mapping[str, str] | None = None) -> R
         nwbfile = nwb_io.read()
         units = _nwb_units(nwbfile.units) if nwbfile.units is not None else []
         markers = [
-            (float(t), decode_marker(str(label).strip(), marker_map))
+            (float(t), str(label).strip())
             for series in nwbfile.objects.values()
             if isinstance(series, AnnotationSeries)
             for t, label in zip(series.timestamps[:], series.data[:], strict=False)
