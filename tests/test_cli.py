@@ -82,3 +82,35 @@ def test_python_m_entry_point(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "2 recording(s) analysed, 0 failed" in done.stdout
+
+
+def test_units_table_carries_the_classification(tmp_path: Path) -> None:
+    data = _good_folder(tmp_path / "data")  # 2 Hz perfectly regular: putative 5-HT by firing
+    out = tmp_path / "out"
+    assert main(["analyze", str(data), "--out", str(out), "--quiet"]) == 0
+    units = pd.read_csv(out / "units.csv")
+    assert units["classification"].tolist() == ["putative_5ht", "putative_5ht"]
+    assert set(units["rule_set"]) == {"firing_only"}
+    assert set(units["waveform_criterion"]) == {"na"}
+    # A lab convention with a 1.5 Hz ceiling turns the same cells into non-5-HT.
+    assert (
+        main(["analyze", str(data), "--out", str(out), "--quiet", "--threshold", "max_rate_hz=1.5"])
+        == 0
+    )
+    units = pd.read_csv(out / "units.csv")
+    assert units["classification"].tolist() == ["non_5ht", "non_5ht"]
+    assert set(units["rate_criterion"]) == {"fail"}
+
+
+@pytest.mark.parametrize(
+    "extra", [["--rule-set", "nonsense"], ["--threshold", "max_rate=3"], ["--threshold", "x"]]
+)
+def test_bad_classification_options_are_usage_errors(tmp_path: Path, extra: list[str]) -> None:
+    data = _good_folder(tmp_path / "data")
+    assert main(["analyze", str(data), "--out", str(tmp_path / "o"), "--quiet", *extra]) == 2
+
+
+def test_rules_lists_rule_sets_with_sources(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules"]) == 0
+    text = capsys.readouterr().out
+    assert "aghajanian_classic" in text and "firing_only" in text and "source:" in text

@@ -14,10 +14,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rapheunit import __version__
+from rapheunit.classify import DEFAULT_RULE_SET, RULE_SETS, get_rule_set, load_rule_config
 from rapheunit.epochs import EpochParams
-from rapheunit.errors import RapheUnitError
+from rapheunit.errors import BadParameterError, RapheUnitError
 from rapheunit.load import LoadOptions
-from rapheunit.pipeline import TABLE_FORMATS, AnalysisOptions, BatchResult, analyze
+from rapheunit.pipeline import (
+    TABLE_FORMATS,
+    AnalysisOptions,
+    BatchResult,
+    ClassificationOptions,
+    analyze,
+)
 
 EXIT_OK, EXIT_FAILED_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -33,6 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_analyze(commands)
     _add_simulate(commands)
+    rules_parser = commands.add_parser(
+        "rules",
+        help="list the classification rule sets with thresholds and sources",
+        description="List the registered rule sets (after --rules FILE, when given).",
+    )
+    rules_parser.add_argument("--rules", type=Path, help="TOML file of thresholds and rule sets")
+    rules_parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
 
@@ -72,6 +86,21 @@ def _add_analyze(commands: argparse._SubParsersAction) -> None:
     windows.add_argument("--baseline-s", type=float, default=defaults.baseline_s)
     windows.add_argument("--min-baseline-s", type=float, default=defaults.min_baseline_s)
     windows.add_argument("--response-s", type=float, default=defaults.response_s)
+    classifying = analyze_parser.add_argument_group("classification")
+    classifying.add_argument(
+        "--rule-set",
+        default=DEFAULT_RULE_SET,
+        help="rule set naming putative 5-HT units (default: the classic set, or the "
+        "firing-only set for units without waveforms); see 'rapheunit rules'",
+    )
+    classifying.add_argument("--rules", type=Path, help="TOML file of thresholds and rule sets")
+    classifying.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override one threshold, e.g. max_rate_hz=3.0; repeatable",
+    )
     running = analyze_parser.add_argument_group("running")
     running.add_argument(
         "--jobs", type=int, default=None, metavar="N", help="local processes (default: all cores)"
@@ -110,9 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rapheunit`` console script."""
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "analyze":
-            return _run_analyze(args)
-        return _run_simulate(args)
+        runners = {"analyze": _run_analyze, "simulate": _run_simulate, "rules": _run_rules}
+        return runners[args.command](args)
     except RapheUnitError as error:
         if args.debug:
             raise
@@ -135,6 +163,11 @@ def _run_analyze(args: argparse.Namespace) -> int:
             min_baseline_s=args.min_baseline_s,
             response_s=args.response_s,
         ),
+        classification=ClassificationOptions(
+            rule_set=args.rule_set,
+            overrides=_parse_thresholds(args.threshold),
+            config=load_rule_config(args.rules) if args.rules else None,
+        ),
     )
     started = time.perf_counter()
     batch = analyze(
@@ -154,6 +187,19 @@ def _run_analyze(args: argparse.Namespace) -> int:
         print("rapheunit: error: no readable recording found in the inputs", file=sys.stderr)
         return EXIT_FAILED_INPUT
     return EXIT_FAILED_INPUT if batch.n_failed else EXIT_OK
+
+
+def _parse_thresholds(items: Sequence[str]) -> dict[str, float] | None:
+    overrides = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            overrides[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise BadParameterError(f"--threshold takes NAME=NUMBER, got {item!r}")
+    return overrides or None
 
 
 def _read_marker_map(path: Path | None) -> dict[str, str] | None:
@@ -194,4 +240,11 @@ def _run_simulate(args: argparse.Namespace) -> int:
 
     truth_path = write_dataset(args.out, seed=args.seed)
     print(f"simulated recordings written to {args.out}/ (ground truth: {truth_path})")
+    return EXIT_OK
+
+
+def _run_rules(args: argparse.Namespace) -> int:
+    config = load_rule_config(args.rules) if args.rules else {}
+    names = [*RULE_SETS, *config.get("rule_sets", {})]
+    print("\n\n".join(get_rule_set(name, config=config).describe() for name in names))
     return EXIT_OK

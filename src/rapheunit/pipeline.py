@@ -25,6 +25,13 @@ from rapheunit.batch import (
     records_to_frames,
     run_all,
 )
+from rapheunit.classify import (
+    DEFAULT_RULE_SET,
+    FIRING_RULE_SET,
+    WAVEFORM_RULE_SET,
+    classify_recording,
+    get_rule_set,
+)
 from rapheunit.epochs import (
     DOSE_COLUMNS,
     EpochParams,
@@ -33,7 +40,8 @@ from rapheunit.epochs import (
     dose_rates,
     rate_in_window,
 )
-from rapheunit.errors import BadParameterError, RapheUnitError, check_option
+from rapheunit.errors import BadParameterError, RapheUnitError, check_option, check_positive
+from rapheunit.features import BURST_ISI_S
 from rapheunit.load import LoadOptions, is_recording_candidate, load_with_options, sha256_of
 from rapheunit.model import Recording
 from rapheunit.output import write_csv, write_json, write_parquet
@@ -53,11 +61,46 @@ UNIT_COLUMNS = (
 
 
 @dataclass(frozen=True)
+class ClassificationOptions:
+    """Which rule set classifies units, and how it is changed.
+
+    Parameters
+    ----------
+    rule_set : str
+        A registered rule set, or ``"default"`` (the classic in-vivo set when
+        the unit has waveforms, the firing-only set when it has none).
+    overrides : dict, optional
+        Threshold name -> value, applied last.
+    config : dict, optional
+        A rule configuration as read by :func:`rapheunit.classify.load_rule_config`.
+    burst_isi_s : float
+        Intraburst ISI limit for the burst metrics and the burst-removed CV.
+    """
+
+    rule_set: str = DEFAULT_RULE_SET
+    overrides: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+    burst_isi_s: float = BURST_ISI_S
+
+    def __post_init__(self) -> None:
+        check_positive(self.burst_isi_s, "burst_isi_s")
+        # Fail once, at the start, rather than on every recording.
+        names = (
+            [FIRING_RULE_SET, WAVEFORM_RULE_SET]
+            if self.rule_set == DEFAULT_RULE_SET
+            else [self.rule_set]
+        )
+        for name in names:
+            get_rule_set(name, overrides=self.overrides, config=self.config)
+
+
+@dataclass(frozen=True)
 class AnalysisOptions:
     """Every parameter of an analysis run (written to ``params.json``)."""
 
     load: LoadOptions = field(default_factory=LoadOptions)
     epochs: EpochParams = field(default_factory=EpochParams)
+    classification: ClassificationOptions = field(default_factory=ClassificationOptions)
 
     def as_dict(self) -> dict[str, Any]:
         """Parameters as plain JSON-ready data."""
@@ -181,8 +224,10 @@ def _failed(path: Path, message: str, trace: str = "") -> RecordingResult:
 
 
 def _analyze_loaded(recording: Recording, options: AnalysisOptions) -> RecordingResult:
-    units = unit_table(recording, options.epochs)
     doses = dose_rates(recording, options.epochs)
+    units = unit_table(recording, options.epochs).merge(
+        _classification_table(recording, doses, options), on="unit", how="left"
+    )
     row = {
         "recording": recording.name,
         "path": str(recording.path),
@@ -197,6 +242,22 @@ def _analyze_loaded(recording: Recording, options: AnalysisOptions) -> Recording
         "warnings": " | ".join(recording.warnings),
     }
     return RecordingResult(row, units, doses, recording=recording)
+
+
+def _classification_table(
+    recording: Recording, doses: pd.DataFrame, options: AnalysisOptions
+) -> pd.DataFrame:
+    baseline = baseline_window(recording, options.epochs)
+    chosen = options.classification
+    return classify_recording(
+        recording,
+        baseline=(baseline.start_s, baseline.stop_s),
+        rule_set=chosen.rule_set,
+        overrides=chosen.overrides,
+        config=chosen.config,
+        dose_rows=doses,
+        burst_isi_s=chosen.burst_isi_s,
+    ).table
 
 
 def unit_table(recording: Recording, epochs: EpochParams) -> pd.DataFrame:
