@@ -19,10 +19,12 @@ from rapheunit.epochs import EpochParams
 from rapheunit.errors import BadParameterError, RapheUnitError
 from rapheunit.load import LoadOptions
 from rapheunit.pipeline import (
+    DEFAULT_POPULATION_QUERY,
     TABLE_FORMATS,
     AnalysisOptions,
     BatchResult,
     ClassificationOptions,
+    PopulationOptions,
     analyze,
 )
 
@@ -101,6 +103,14 @@ def _add_analyze(commands: argparse._SubParsersAction) -> None:
         metavar="NAME=VALUE",
         help="override one threshold, e.g. max_rate_hz=3.0; repeatable",
     )
+    population = analyze_parser.add_argument_group("population")
+    population.add_argument(
+        "--select",
+        default=DEFAULT_POPULATION_QUERY,
+        metavar="QUERY",
+        help="pandas query on units.csv columns choosing the units of summary.csv and "
+        f"population.csv (default: {DEFAULT_POPULATION_QUERY})",
+    )
     running = analyze_parser.add_argument_group("running")
     running.add_argument(
         "--jobs", type=int, default=None, metavar="N", help="local processes (default: all cores)"
@@ -168,6 +178,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
             overrides=_parse_thresholds(args.threshold),
             config=load_rule_config(args.rules) if args.rules else None,
         ),
+        population=PopulationOptions(select=args.select),
     )
     started = time.perf_counter()
     batch = analyze(

@@ -32,6 +32,7 @@ from rapheunit.classify import (
     classify_recording,
     get_rule_set,
 )
+from rapheunit.doseresponse import DEFAULT_FIT_PARAMS, FitParams, unit_dose_response
 from rapheunit.epochs import (
     DOSE_COLUMNS,
     EpochParams,
@@ -45,8 +46,10 @@ from rapheunit.features import BURST_ISI_S
 from rapheunit.load import LoadOptions, is_recording_candidate, load_with_options, sha256_of
 from rapheunit.model import Recording
 from rapheunit.output import write_csv, write_json, write_parquet
+from rapheunit.population import select_units, summarize
 
 TABLE_FORMATS = ("csv", "parquet")
+DEFAULT_POPULATION_QUERY = "classification == 'putative_5ht'"
 RECORDING_COLUMNS = ("recording", "path", "status", "error", "n_units", "duration_s", "reader")
 UNIT_COLUMNS = (
     "recording",
@@ -95,12 +98,30 @@ class ClassificationOptions:
 
 
 @dataclass(frozen=True)
+class PopulationOptions:
+    """Which units enter the population tables, and how they are grouped.
+
+    Parameters
+    ----------
+    select : str
+        A pandas query on ``units.csv`` columns; by default the putative 5-HT units.
+    group_by : str, optional
+        A column splitting the selected units into groups (one summary row each).
+    """
+
+    select: str = DEFAULT_POPULATION_QUERY
+    group_by: str | None = None
+
+
+@dataclass(frozen=True)
 class AnalysisOptions:
     """Every parameter of an analysis run (written to ``params.json``)."""
 
     load: LoadOptions = field(default_factory=LoadOptions)
     epochs: EpochParams = field(default_factory=EpochParams)
     classification: ClassificationOptions = field(default_factory=ClassificationOptions)
+    fit: FitParams = DEFAULT_FIT_PARAMS
+    population: PopulationOptions = field(default_factory=PopulationOptions)
 
     def as_dict(self) -> dict[str, Any]:
         """Parameters as plain JSON-ready data."""
@@ -118,6 +139,7 @@ class RecordingResult:
     recording_row: dict[str, Any]
     units: pd.DataFrame
     doses: pd.DataFrame
+    fits: pd.DataFrame = field(default_factory=pd.DataFrame)
     recording: Recording | None = None
     traceback: str = ""
 
@@ -129,14 +151,14 @@ class RecordingResult:
     def to_part(self) -> dict[str, Any]:
         """The tables as JSON-ready data (see :mod:`rapheunit.batch`)."""
         frames = {"recording": pd.DataFrame([self.recording_row]), "units": self.units}
-        return frames_to_records(frames | {"doses": self.doses})
+        return frames_to_records(frames | {"doses": self.doses, "fits": self.fits})
 
     @classmethod
     def from_part(cls, part: dict[str, Any]) -> RecordingResult:
         """Rebuild a result saved with :meth:`to_part`."""
         frames = records_to_frames(part)
         row = frames["recording"].iloc[0].to_dict()
-        return cls(row, frames["units"], frames["doses"])
+        return cls(row, frames["units"], frames["doses"], frames["fits"])
 
 
 @dataclass
@@ -146,12 +168,20 @@ class BatchResult:
     recordings: pd.DataFrame
     units: pd.DataFrame
     doses: pd.DataFrame
+    summary: pd.DataFrame
+    population: pd.DataFrame
     params: dict[str, Any]
     results: list[RecordingResult] = field(default_factory=list, repr=False)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The output tables by file name (without extension)."""
-        return {"recordings": self.recordings, "units": self.units, "doses": self.doses}
+        return {
+            "recordings": self.recordings,
+            "units": self.units,
+            "doses": self.doses,
+            "summary": self.summary,
+            "population": self.population,
+        }
 
     @property
     def n_failed(self) -> int:
@@ -225,9 +255,12 @@ def _failed(path: Path, message: str, trace: str = "") -> RecordingResult:
 
 def _analyze_loaded(recording: Recording, options: AnalysisOptions) -> RecordingResult:
     doses = dose_rates(recording, options.epochs)
+    fits = unit_dose_response(doses, options.fit) if len(doses) else pd.DataFrame()
     units = unit_table(recording, options.epochs).merge(
         _classification_table(recording, doses, options), on="unit", how="left"
     )
+    if len(fits):  # one row per unit and dose-response drug
+        units = units.merge(fits, on=["recording", "unit"], how="left")
     row = {
         "recording": recording.name,
         "path": str(recording.path),
@@ -241,7 +274,7 @@ def _analyze_loaded(recording: Recording, options: AnalysisOptions) -> Recording
         "sha256": recording.provenance.get("sha256", ""),
         "warnings": " | ".join(recording.warnings),
     }
-    return RecordingResult(row, units, doses, recording=recording)
+    return RecordingResult(row, units, doses, fits, recording=recording)
 
 
 def _classification_table(
@@ -409,13 +442,45 @@ def combine(results: Sequence[RecordingResult], options: AnalysisOptions) -> Bat
             for r in results
         },
     }
+    units = _stack([r.units for r in results], UNIT_COLUMNS)
+    doses = _stack([r.doses for r in results], (*DOSE_COLUMNS, "baseline_rate_hz"))
+    summary, population = population_tables(
+        units, doses, _stack([r.fits for r in results], ()), options.population, options.fit
+    )
     return BatchResult(
         recordings=recordings,
-        units=_stack([r.units for r in results], UNIT_COLUMNS),
-        doses=_stack([r.doses for r in results], (*DOSE_COLUMNS, "baseline_rate_hz")),
+        units=units,
+        doses=doses,
+        summary=summary,
+        population=population,
         params=params,
         results=list(results),
     )
+
+
+def population_tables(
+    units: pd.DataFrame,
+    doses: pd.DataFrame,
+    fits: pd.DataFrame,
+    choice: PopulationOptions,
+    fit_params: FitParams = DEFAULT_FIT_PARAMS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``summary.csv`` and ``population.csv`` for the units ``choice.select`` picks.
+
+    Empty tables when no selected unit has a dose-response.
+    """
+    if units.empty or doses.empty or fits.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    chosen = select_units(units, choice.select)[["recording", "unit"]].drop_duplicates()
+    if choice.group_by is not None:
+        chosen = chosen.merge(
+            units[["recording", "unit", choice.group_by]].drop_duplicates(), how="left"
+        )
+    chosen_doses = doses.merge(chosen, on=["recording", "unit"])
+    chosen_fits = fits.merge(chosen, on=["recording", "unit"])
+    if chosen_doses.empty or chosen_fits.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    return summarize(chosen_doses, chosen_fits, group_col=choice.group_by, params=fit_params)
 
 
 def _sha256_or_empty(result: RecordingResult) -> str:

@@ -1,0 +1,327 @@
+"""Tests of population means, pooled fits, ED50 spread, mixed-model statistics and summaries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from rapheunit.doseresponse import fit_hill, hill_response, unit_dose_response
+from rapheunit.epochs import dose_rates
+from rapheunit.errors import BadDoseTableError, BadParameterError
+from rapheunit.population import (
+    OMNIBUS_TEST,
+    POST_HOC_TEST,
+    dose_statistics,
+    ed50_distribution,
+    pooled_fit,
+    population_dose_response,
+    select_units,
+    summarize,
+)
+from rapheunit.simulate import simulate_recording
+
+CUMULATIVE = np.array([10.0, 20.0, 40.0, 80.0])
+
+
+def long_table(pct: dict[str, list[float]], *, drug: str = "ipsapirone") -> pd.DataFrame:
+    """Per-injection rows; NaN in a unit's list means that dose is missing for the unit."""
+    rows = []
+    for unit, values in pct.items():
+        for index, (total, value) in enumerate(zip(CUMULATIVE, values, strict=False)):
+            if np.isnan(value):
+                continue
+            rows.append(
+                {
+                    "recording": "rec",
+                    "unit": unit,
+                    "drug": drug,
+                    "dose": total,
+                    "dose_unit": "ug/kg",
+                    "cumulative_dose": total,
+                    "injection_time_s": 300.0 + 180.0 * index,
+                    "window_start_s": 420.0 + 180.0 * index,
+                    "window_stop_s": 480.0 + 180.0 * index,
+                    "rate_hz": 2.0 * value / 100.0,
+                    "pct_baseline": value,
+                    "baseline_rate_hz": 2.0,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def curve_units(n_units: int, seed: int, *, missing: float = 0.0) -> pd.DataFrame:
+    """Units on one Hill curve (ED50 30 ug/kg) with noise, some doses randomly missing."""
+    rng = np.random.default_rng(seed)
+    mean_curve = hill_response(np.log10(CUMULATIVE), np.log10(30.0), 1.5, 5.0)
+    pct = {}
+    for index in range(n_units):
+        values = mean_curve + rng.normal(0.0, 6.0) + rng.normal(0.0, 4.0, CUMULATIVE.size)
+        values[rng.random(CUMULATIVE.size) < missing] = np.nan
+        pct[f"u{index}"] = list(values)
+    return long_table(pct)
+
+
+# --- selection and per-dose means ----------------------------------------------------------
+
+
+def test_select_units_by_any_column() -> None:
+    units = pd.DataFrame(
+        {
+            "recording": "rec",
+            "unit": ["a", "b", "c"],
+            "putative_5ht": [True, False, True],
+            "rate_hz": [1.2, 9.0, 3.1],
+        }
+    )
+    assert select_units(units, "putative_5ht")["unit"].tolist() == ["a", "c"]
+    assert select_units(units, "putative_5ht and rate_hz < 2")["unit"].tolist() == ["a"]
+    assert select_units(units).equals(units)
+    with pytest.raises(BadParameterError, match="no_such_column"):
+        select_units(units, "no_such_column > 1")
+
+
+def test_mean_and_sem_by_hand() -> None:
+    table = long_table(
+        {
+            "a": [80.0, 40.0, 10.0],
+            "b": [90.0, 60.0, np.nan],
+            "c": [70.0, 50.0, 30.0],
+        }
+    )
+    result = population_dose_response(table).set_index("cumulative_dose")
+    assert result["n_units"].tolist() == [3, 3, 2]
+    assert result.loc[10.0, "mean_pct_baseline"] == pytest.approx(80.0)
+    # SEM = SD / sqrt(n); SD of (80, 90, 70) is 10, of (10, 30) is sqrt(200)
+    assert result.loc[10.0, "sem_pct_baseline"] == pytest.approx(10.0 / np.sqrt(3.0))
+    assert result.loc[40.0, "sem_pct_baseline"] == pytest.approx(np.sqrt(200.0) / np.sqrt(2.0))
+    assert result.loc[20.0, "mean_inhibition_pct"] == pytest.approx(50.0)
+    assert result.loc[20.0, "mean_rate_hz"] == pytest.approx(2.0 * 0.5)
+
+
+def test_single_unit_has_no_sem() -> None:
+    result = population_dose_response(long_table({"a": [80.0, 40.0, 10.0]}))
+    assert result["sem_pct_baseline"].isna().all()
+
+
+def test_cumulative_totals_with_float_noise_meet_at_one_dose() -> None:
+    table = long_table({"a": [80.0], "b": [60.0]})
+    table.loc[table["unit"] == "b", "cumulative_dose"] = 0.1 + 0.2  # 0.30000000000000004
+    table.loc[table["unit"] == "a", "cumulative_dose"] = 0.3
+    result = population_dose_response(table)
+    assert len(result) == 1
+    assert result["n_units"].iloc[0] == 2
+
+
+def test_unit_ids_restrict_the_population() -> None:
+    table = long_table({"a": [80.0, 40.0], "b": [90.0, 60.0], "c": [10.0, 0.0]})
+    chosen = pd.DataFrame({"recording": ["rec", "rec"], "unit": ["a", "b"]})
+    result = population_dose_response(table, unit_ids=chosen).set_index("cumulative_dose")
+    assert result.loc[10.0, "mean_pct_baseline"] == pytest.approx(85.0)
+    with pytest.raises(BadParameterError, match="recording"):
+        population_dose_response(table, unit_ids=chosen[["unit"]])
+
+
+def test_fitted_curve_follows_the_pooled_fit() -> None:
+    table = curve_units(12, seed=4)
+    result = population_dose_response(table)
+    fit = pooled_fit(table).iloc[0]
+    expected = hill_response(
+        np.log10(result["cumulative_dose"]),
+        np.log10(fit["ed50"]),
+        fit["hill_slope"],
+        fit["bottom_pct"],
+    )
+    np.testing.assert_allclose(result["fitted_pct_baseline"], expected)
+    np.testing.assert_allclose(result["fitted_pct_baseline"], result["mean_pct_baseline"], atol=8.0)
+
+
+# --- pooled fit and ED50 distribution ---------------------------------------------------
+
+
+def test_pooled_fit_of_one_unit_equals_its_own_fit() -> None:
+    values = [85.0, 62.0, 33.0, 14.0]
+    fit = pooled_fit(long_table({"a": values})).iloc[0]
+    single = fit_hill(CUMULATIVE, np.array(values))
+    assert fit["ed50"] == pytest.approx(single.ed50, rel=1e-9)
+    assert fit["n_units"] == 1 and fit["n_points"] == 4
+
+
+def test_pooled_fit_recovers_the_shared_curve() -> None:
+    fit = pooled_fit(curve_units(20, seed=1)).iloc[0]
+    assert fit["fit_status"] == "ok"
+    assert fit["n_units"] == 20 and fit["n_doses"] == 4 and fit["n_points"] == 80
+    assert fit["ed50_ci_low"] < 30.0 < fit["ed50_ci_high"]
+    assert fit["ed50"] == pytest.approx(30.0, rel=0.2)
+
+
+def test_pooled_fit_refuses_mixed_dose_units() -> None:
+    table = long_table({"a": [85.0, 62.0, 33.0], "b": [80.0, 60.0, 30.0]})
+    table.loc[table["unit"] == "b", "dose_unit"] = "uM"
+    with pytest.raises(BadDoseTableError, match="dose units"):
+        pooled_fit(table)
+
+
+def test_ed50_distribution_by_hand() -> None:
+    fits = pd.DataFrame(
+        {
+            "drug": "ipsapirone",
+            "fit_status": ["ok", "ok", "ok", "ok", "no_response"],
+            "ed50": [20.0, 40.0, 80.0, 320.0, np.nan],
+            "ed50_is_lower_bound": [False, False, False, True, False],
+            "ed50_is_upper_bound": [False, False, False, False, False],
+        }
+    )
+    result = ed50_distribution(fits)
+    logs = np.log10([20.0, 40.0, 80.0])
+    half_width = stats.t.ppf(0.975, 2) * logs.std(ddof=1) / np.sqrt(3)
+    assert result["geometric_mean"] == pytest.approx(40.0)
+    assert result["ci_low"] == pytest.approx(10 ** (logs.mean() - half_width))
+    assert result["ci_high"] == pytest.approx(10 ** (logs.mean() + half_width))
+    assert (result["n"], result["n_lower_bound"], result["n_upper_bound"]) == (3, 1, 0)
+
+
+def test_ed50_distribution_with_too_few_estimates() -> None:
+    one = ed50_distribution(pd.DataFrame({"drug": "x", "fit_status": ["ok"], "ed50": [50.0]}))
+    assert one["geometric_mean"] == pytest.approx(50.0) and np.isnan(one["ci_low"])
+    none = ed50_distribution(
+        pd.DataFrame({"drug": "x", "fit_status": ["no_response"], "ed50": [np.nan]})
+    )
+    assert none["n"] == 0 and np.isnan(none["geometric_mean"])
+
+
+def test_ed50_distribution_takes_one_drug() -> None:
+    fits = pd.DataFrame({"drug": ["a", "b"], "fit_status": "ok", "ed50": [1.0, 2.0]})
+    with pytest.raises(BadParameterError, match="one drug"):
+        ed50_distribution(fits)
+
+
+# --- statistics --------------------------------------------------------------------------
+
+
+def _holm_by_hand(p: np.ndarray) -> np.ndarray:
+    order = np.argsort(p)
+    adjusted = np.empty_like(p)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, (p.size - rank) * p[index])
+        adjusted[index] = min(1.0, running)
+    return adjusted
+
+
+def test_mixed_model_runs_with_missing_doses() -> None:
+    table = curve_units(10, seed=2, missing=0.25)
+    assert table.groupby("unit").size().min() < CUMULATIVE.size, "the test needs missing doses"
+    result = dose_statistics(table)
+    omnibus = result[result["test"] == OMNIBUS_TEST].iloc[0]
+    post_hoc = result[result["test"] == POST_HOC_TEST]
+    assert omnibus["df"] == CUMULATIVE.size
+    assert omnibus["p"] < 1e-6 and omnibus["statistic"] > 0
+    assert omnibus["n_observations"] == len(table) and omnibus["n_units"] == 10
+    assert post_hoc["cumulative_dose"].tolist() == CUMULATIVE.tolist()
+    assert post_hoc["df"].isna().all()
+    # the top dose inhibits by ~80 %: far from baseline after correction
+    assert post_hoc["p_holm"].iloc[-1] < 1e-6
+    assert post_hoc["estimate"].iloc[-1] == pytest.approx(-80.0, abs=10.0)
+
+
+def test_holm_correction_is_monotone_and_correct() -> None:
+    # a weak first dose keeps its p away from zero so the ordering is informative
+    rng = np.random.default_rng(5)
+    pct = {
+        f"u{i}": list(np.array([97.0, 85.0, 60.0, 30.0]) + rng.normal(0, 8, 4)) for i in range(6)
+    }
+    post_hoc = dose_statistics(long_table(pct)).query("test == @POST_HOC_TEST")
+    p = post_hoc["p"].to_numpy()
+    p_holm = post_hoc["p_holm"].to_numpy()
+    assert np.all(p_holm >= p)
+    order = np.argsort(p)
+    assert np.all(np.diff(p_holm[order]) >= 0)
+    np.testing.assert_allclose(p_holm, _holm_by_hand(p))
+
+
+def test_balanced_estimates_equal_mean_change_from_baseline() -> None:
+    table = curve_units(8, seed=3)
+    post_hoc = dose_statistics(table).query("test == @POST_HOC_TEST")
+    mean_change = table.groupby("cumulative_dose")["pct_baseline"].mean() - 100.0
+    np.testing.assert_allclose(post_hoc["estimate"], mean_change.to_numpy(), atol=1e-4)
+
+
+def test_too_few_units_gives_nan_and_a_note() -> None:
+    result = dose_statistics(long_table({"a": [80.0, 40.0, 10.0]}))
+    assert len(result) == 1
+    assert np.isnan(result["p"].iloc[0])
+    assert "too few" in result["note"].iloc[0]
+
+
+def test_statistics_skip_antagonist_and_vehicle() -> None:
+    table = pd.concat(
+        [
+            curve_units(4, seed=6),
+            long_table({"u0": [95.0], "u1": [90.0]}, drug="WAY-100635"),
+            long_table({"u0": [99.0], "u1": [101.0]}, drug="saline"),
+        ],
+        ignore_index=True,
+    )
+    assert set(dose_statistics(table)["drug"]) == {"ipsapirone"}
+
+
+# --- summaries ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def simulated() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Three recordings, each with three clock 5-HT units and one fast non-responder."""
+    frames, cell_types = [], {}
+    for seed in range(3):
+        recording, truth = simulate_recording(
+            f"sim{seed}",
+            ["5ht_clock", "5ht_clock", "5ht_clock", "fast_irregular"],
+            seed=seed,
+            first_dose_ug_kg=10.0,
+            with_waveforms=False,
+        )
+        frames.append(dose_rates(recording))
+        for unit, values in truth["units"].items():
+            cell_types[(recording.name, unit)] = values["cell_type"]
+    doses = pd.concat(frames, ignore_index=True)
+    fits = unit_dose_response(doses)
+    fits["cell_type"] = [
+        cell_types[key] for key in zip(fits["recording"], fits["unit"], strict=True)
+    ]
+    return doses, fits
+
+
+def test_summary_per_group_and_drug(simulated) -> None:
+    doses, fits = simulated
+    summary, population = summarize(doses, fits, group_col="cell_type")
+    assert sorted(summary["cell_type"]) == ["5ht_clock", "fast_irregular"]
+    assert set(summary["drug"]) == {"ipsapirone"}  # no row for the antagonist
+    serotonergic = summary.set_index("cell_type").loc["5ht_clock"]
+    fast = summary.set_index("cell_type").loc["fast_irregular"]
+    expected = ed50_distribution(fits[fits["cell_type"] == "5ht_clock"])
+    assert serotonergic["ed50_geometric_mean"] == pytest.approx(expected["geometric_mean"])
+    assert serotonergic["n_units"] == 9 and fast["n_units"] == 3
+    assert serotonergic["p"] < 1e-6 and serotonergic["df"] == 6
+    assert fast["p"] > 0.01
+    assert serotonergic["pooled_fit_status"] == "ok" and fast["pooled_fit_status"] == "no_response"
+    assert serotonergic["mean_reversal_pct"] > 70.0
+    assert {"statistic", "p_holm", "fitted_pct_baseline"} <= set(population.columns)
+    agonist_rows = population[(population["drug"] == "ipsapirone")]
+    assert len(agonist_rows) == 12  # 6 doses x 2 groups
+    assert (population.loc[population["drug"] == "WAY-100635", "p"].isna()).all()
+
+
+def test_summary_without_groups_is_one_group(simulated) -> None:
+    doses, fits = simulated
+    summary, population = summarize(doses, fits)
+    assert summary["group"].tolist() == ["all"]
+    assert summary["n_units"].iloc[0] == 12
+    assert population["n_units"].max() == 12
+
+
+def test_summary_with_unknown_group_column_is_rejected(simulated) -> None:
+    doses, fits = simulated
+    with pytest.raises(BadParameterError, match="treatment"):
+        summarize(doses, fits, group_col="treatment")
