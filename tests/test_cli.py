@@ -114,3 +114,36 @@ def test_rules_lists_rule_sets_with_sources(capsys: pytest.CaptureFixture[str]) 
     assert main(["rules"]) == 0
     text = capsys.readouterr().out
     assert "aghajanian_classic" in text and "firing_only" in text and "source:" in text
+
+
+def test_metadata_is_joined_and_groups_compared(tmp_path: Path) -> None:
+    from conftest import RECORDINGS
+
+    metadata = tmp_path / "animals.csv"
+    metadata.write_text(
+        "recording,animal,group\n"
+        "drn01_5ht_clock,rat1,vehicle\ndrn02_mixed,rat2,vehicle\ndrn03_mixed,rat3,chronic\n"
+        "drn04_slow_irregular,rat4,chronic\ndrn05_burst_fast,rat5,chronic\n"
+    )
+    out = tmp_path / "out"
+    args = ["analyze", str(RECORDINGS), "--out", str(out), "--quiet", "--metadata", str(metadata)]
+    assert main([*args, "--group-by", "group"]) == 0
+    units = pd.read_csv(out / "units.csv")
+    assert set(units["animal"]) == {f"rat{i}" for i in range(1, 6)}
+    assert set(pd.read_csv(out / "doses.csv")["group"]) == {"vehicle", "chronic"}
+    groups = pd.read_csv(out / "groups.csv")
+    assert {"baseline_rate_hz", "ed50"} <= set(groups["measure"])
+    assert set(pd.read_csv(out / "summary.csv")["group"]) <= {"vehicle", "chronic"}
+    assert (out / "timecourse.csv").exists()
+
+
+def test_bad_metadata_fails_before_the_batch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _good_folder(tmp_path / "data")
+    metadata = tmp_path / "meta.csv"
+    metadata.write_text("animal,group\nrat1,a\n")
+    status = main(["analyze", str(data), "--out", str(tmp_path / "o"), "--metadata", str(metadata)])
+    assert status == 2
+    assert "meta.csv" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -27,6 +27,7 @@ from rapheunit.pipeline import (
     PopulationOptions,
     analyze,
 )
+from rapheunit.timecourse import TimecourseParams
 
 EXIT_OK, EXIT_FAILED_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -111,6 +112,28 @@ def _add_analyze(commands: argparse._SubParsersAction) -> None:
         help="pandas query on units.csv columns choosing the units of summary.csv and "
         f"population.csv (default: {DEFAULT_POPULATION_QUERY})",
     )
+    population.add_argument(
+        "--metadata",
+        type=Path,
+        metavar="FILE",
+        help="table of recordings (recording, animal, group, ...) joined onto every output",
+    )
+    population.add_argument(
+        "--group-by",
+        metavar="COLUMN",
+        help="split the population tables by this column; with --metadata also write groups.csv",
+    )
+    timing = analyze_parser.add_argument_group("time course after single doses")
+    course = TimecourseParams()
+    timing.add_argument("--timecourse-bin-s", type=float, default=course.bin_s)
+    timing.add_argument("--timecourse-pre-s", type=float, default=course.pre_s)
+    timing.add_argument("--timecourse-post-s", type=float, default=course.post_s)
+    timing.add_argument(
+        "--timecourse-injections",
+        choices=("single_dose", "all"),
+        default=course.injections,
+        help="follow only injections that are the sole dose of their drug, or all",
+    )
     running = analyze_parser.add_argument_group("running")
     running.add_argument(
         "--jobs", type=int, default=None, metavar="N", help="local processes (default: all cores)"
@@ -178,7 +201,15 @@ def _run_analyze(args: argparse.Namespace) -> int:
             overrides=_parse_thresholds(args.threshold),
             config=load_rule_config(args.rules) if args.rules else None,
         ),
-        population=PopulationOptions(select=args.select),
+        population=PopulationOptions(
+            select=args.select, group_by=args.group_by, metadata=args.metadata
+        ),
+        timecourse=TimecourseParams(
+            bin_s=args.timecourse_bin_s,
+            pre_s=args.timecourse_pre_s,
+            post_s=args.timecourse_post_s,
+            injections=args.timecourse_injections,
+        ),
     )
     started = time.perf_counter()
     batch = analyze(

@@ -43,10 +43,17 @@ from rapheunit.epochs import (
 )
 from rapheunit.errors import BadParameterError, RapheUnitError, check_option, check_positive
 from rapheunit.features import BURST_ISI_S
+from rapheunit.groups import compare_groups, join_metadata, read_metadata
 from rapheunit.load import LoadOptions, is_recording_candidate, load_with_options, sha256_of
 from rapheunit.model import Recording
 from rapheunit.output import write_csv, write_json, write_parquet
 from rapheunit.population import select_units, summarize
+from rapheunit.timecourse import (
+    TIMECOURSE_COLUMNS,
+    TimecourseParams,
+    timecourse_metrics,
+    timecourse_table,
+)
 
 TABLE_FORMATS = ("csv", "parquet")
 DEFAULT_POPULATION_QUERY = "classification == 'putative_5ht'"
@@ -106,11 +113,16 @@ class PopulationOptions:
     select : str
         A pandas query on ``units.csv`` columns; by default the putative 5-HT units.
     group_by : str, optional
-        A column splitting the selected units into groups (one summary row each).
+        A column splitting the selected units into groups (one summary row each);
+        with ``metadata`` it also gives ``groups.csv``.
+    metadata : path or DataFrame, optional
+        Table of recordings (``recording, animal, group, ...``) joined onto every
+        output table.
     """
 
     select: str = DEFAULT_POPULATION_QUERY
     group_by: str | None = None
+    metadata: str | Path | pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -122,13 +134,15 @@ class AnalysisOptions:
     classification: ClassificationOptions = field(default_factory=ClassificationOptions)
     fit: FitParams = DEFAULT_FIT_PARAMS
     population: PopulationOptions = field(default_factory=PopulationOptions)
+    timecourse: TimecourseParams = field(default_factory=TimecourseParams)
 
     def as_dict(self) -> dict[str, Any]:
         """Parameters as plain JSON-ready data."""
         params = asdict(self)
-        doses = params["load"]["doses"]
-        if doses is not None and not isinstance(doses, str | Path):
-            params["load"]["doses"] = "table given in Python"
+        for group, name in (("load", "doses"), ("population", "metadata")):
+            value = params[group][name]
+            if value is not None and not isinstance(value, str | Path):
+                params[group][name] = "table given in Python"
         return params
 
 
@@ -140,6 +154,7 @@ class RecordingResult:
     units: pd.DataFrame
     doses: pd.DataFrame
     fits: pd.DataFrame = field(default_factory=pd.DataFrame)
+    timecourse: pd.DataFrame = field(default_factory=pd.DataFrame)
     recording: Recording | None = None
     traceback: str = ""
 
@@ -151,14 +166,15 @@ class RecordingResult:
     def to_part(self) -> dict[str, Any]:
         """The tables as JSON-ready data (see :mod:`rapheunit.batch`)."""
         frames = {"recording": pd.DataFrame([self.recording_row]), "units": self.units}
-        return frames_to_records(frames | {"doses": self.doses, "fits": self.fits})
+        more = {"doses": self.doses, "fits": self.fits, "timecourse": self.timecourse}
+        return frames_to_records(frames | more)
 
     @classmethod
     def from_part(cls, part: dict[str, Any]) -> RecordingResult:
         """Rebuild a result saved with :meth:`to_part`."""
         frames = records_to_frames(part)
         row = frames["recording"].iloc[0].to_dict()
-        return cls(row, frames["units"], frames["doses"], frames["fits"])
+        return cls(row, frames["units"], frames["doses"], frames["fits"], frames["timecourse"])
 
 
 @dataclass
@@ -170,6 +186,9 @@ class BatchResult:
     doses: pd.DataFrame
     summary: pd.DataFrame
     population: pd.DataFrame
+    timecourse: pd.DataFrame
+    timecourse_metrics: pd.DataFrame
+    groups: pd.DataFrame
     params: dict[str, Any]
     results: list[RecordingResult] = field(default_factory=list, repr=False)
 
@@ -181,6 +200,9 @@ class BatchResult:
             "doses": self.doses,
             "summary": self.summary,
             "population": self.population,
+            "timecourse": self.timecourse,
+            "timecourse_metrics": self.timecourse_metrics,
+            "groups": self.groups,
         }
 
     @property
@@ -274,7 +296,8 @@ def _analyze_loaded(recording: Recording, options: AnalysisOptions) -> Recording
         "sha256": recording.provenance.get("sha256", ""),
         "warnings": " | ".join(recording.warnings),
     }
-    return RecordingResult(row, units, doses, fits, recording=recording)
+    timecourse = timecourse_table(recording, params=options.timecourse, epochs=options.epochs)
+    return RecordingResult(row, units, doses, fits, timecourse, recording=recording)
 
 
 def _classification_table(
@@ -371,6 +394,8 @@ def analyze(
     [['u', 2]]
     """
     options = options_with(options or AnalysisOptions(), **settings)
+    if options.population.metadata is not None:
+        read_metadata(options.population.metadata)  # a bad table fails before the batch runs
     for table_format in formats:
         check_option(table_format, TABLE_FORMATS, "format")
     run = RunOptions(jobs=jobs, scheduler=scheduler, resume=resume, progress=progress)
@@ -442,20 +467,44 @@ def combine(results: Sequence[RecordingResult], options: AnalysisOptions) -> Bat
             for r in results
         },
     }
-    units = _stack([r.units for r in results], UNIT_COLUMNS)
-    doses = _stack([r.doses for r in results], (*DOSE_COLUMNS, "baseline_rate_hz"))
-    summary, population = population_tables(
-        units, doses, _stack([r.fits for r in results], ()), options.population, options.fit
-    )
+    choice = options.population
+    metadata = None if choice.metadata is None else read_metadata(choice.metadata)
+    tables = {
+        "recordings": recordings,
+        "units": _stack([r.units for r in results], UNIT_COLUMNS),
+        "doses": _stack([r.doses for r in results], (*DOSE_COLUMNS, "baseline_rate_hz")),
+        "fits": _stack([r.fits for r in results], ()),
+        "timecourse": _stack([r.timecourse for r in results], TIMECOURSE_COLUMNS),
+    }
+    groups = pd.DataFrame()
+    if metadata is not None:
+        if choice.group_by is not None:  # compare_groups joins the metadata itself
+            groups = compare_groups(
+                tables["units"],
+                tables["doses"],
+                metadata,
+                group_by=choice.group_by,
+                fit=options.fit,
+            )
+        tables = {name: _joined(table, metadata) for name, table in tables.items()}
+    units, doses, timecourse = tables["units"], tables["doses"], tables["timecourse"]
+    summary, population = population_tables(units, doses, tables["fits"], choice, options.fit)
     return BatchResult(
-        recordings=recordings,
+        recordings=tables["recordings"],
         units=units,
         doses=doses,
         summary=summary,
         population=population,
+        timecourse=timecourse,
+        timecourse_metrics=timecourse_metrics(timecourse, options.timecourse),
+        groups=groups,
         params=params,
         results=list(results),
     )
+
+
+def _joined(table: pd.DataFrame, metadata: pd.DataFrame) -> pd.DataFrame:
+    return join_metadata(table, metadata) if "recording" in table.columns else table
 
 
 def population_tables(
@@ -471,11 +520,10 @@ def population_tables(
     """
     if units.empty or doses.empty or fits.empty:
         return pd.DataFrame(), pd.DataFrame()
-    chosen = select_units(units, choice.select)[["recording", "unit"]].drop_duplicates()
-    if choice.group_by is not None:
-        chosen = chosen.merge(
-            units[["recording", "unit", choice.group_by]].drop_duplicates(), how="left"
-        )
+    key = ["recording", "unit"]
+    if choice.group_by is not None and choice.group_by not in doses.columns:
+        key.append(choice.group_by)  # a unit column such as subtype; metadata is already joined
+    chosen = select_units(units, choice.select)[key].drop_duplicates()
     chosen_doses = doses.merge(chosen, on=["recording", "unit"])
     chosen_fits = fits.merge(chosen, on=["recording", "unit"])
     if chosen_doses.empty or chosen_fits.empty:
@@ -501,6 +549,8 @@ def _stack(tables: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.DataFra
 def write_outputs(batch: BatchResult, out: Path, formats: Sequence[str] = ("csv",)) -> None:
     """Write the batch tables and ``params.json`` into ``out`` atomically."""
     for name, table in batch.tables().items():
+        if table.columns.empty:  # e.g. groups.csv when no --group-by was asked for
+            continue
         write_csv(table, out / f"{name}.csv")
         if "parquet" in formats:
             write_parquet(table, out / f"{name}.parquet")

@@ -1,0 +1,325 @@
+"""Metadata, joins and group comparisons (mixed models nested in animals, ED50 shift)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from rapheunit.epochs import EpochParams, dose_rates
+from rapheunit.errors import BadParameterError, RapheUnitError, UnreadableFileError
+from rapheunit.groups import (
+    GROUP_COLUMNS,
+    GroupParams,
+    ShiftFit,
+    compare_groups,
+    fit_ed50_shift,
+    group_dose_points,
+    group_units,
+    join_metadata,
+    read_metadata,
+)
+from rapheunit.pipeline import unit_table
+from rapheunit.plot_groups import group_dose_response_plot, group_points_plot
+from rapheunit.simulate import simulate_recording
+
+DOSE_COLUMNS = (
+    "recording", "unit", "drug", "dose_unit", "cumulative_dose", "injection_time_s", "rate_hz",
+    "pct_baseline",
+)
+NO_DOSES = pd.DataFrame(columns=list(DOSE_COLUMNS))
+
+
+# --- metadata ---------------------------------------------------------------------------------
+
+
+def test_metadata_file_is_read_with_recording_names_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "meta.csv"
+    path.write_text("recording , animal,group,days\n001,7,SSRI,14\n002,,vehicle,14\n")
+    table = read_metadata(path)
+    assert table["recording"].tolist() == ["001", "002"]
+    assert table["animal"].iloc[0] == "7" and pd.isna(table["animal"].iloc[1])
+    assert table["days"].tolist() == [14, 14]
+
+
+def test_tab_separated_metadata(tmp_path: Path) -> None:
+    path = tmp_path / "meta.tsv"
+    path.write_text("recording\tgroup\nr1\tA\n")
+    assert read_metadata(path)["group"].tolist() == ["A"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("file,group\nr1,A\n", "needs a 'recording' column"),
+        ("recording,group\nr1,A\nr1,B\n", "'r1' appears 2 times"),
+        ("recording,group\nr1,A\n,B\n", "row 2 has no recording name"),
+        ("recording,group\n", "no rows"),
+    ],
+)
+def test_bad_metadata_names_the_file(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "meta.csv"
+    path.write_text(text)
+    with pytest.raises(BadParameterError, match=message) as caught:
+        read_metadata(path)
+    assert str(path) in str(caught.value)
+
+
+def test_unreadable_metadata_is_a_rapheunit_error(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableFileError, match="not a readable table"):
+        read_metadata(tmp_path / "missing.csv")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(RapheUnitError, match=str(empty)):
+        read_metadata(empty)
+
+
+def test_join_keeps_every_row_and_refuses_clashing_columns() -> None:
+    doses = pd.DataFrame({"recording": ["r2", "r1", "r3"], "rate_hz": [1.0, 2.0, 3.0]})
+    meta = pd.DataFrame({"recording": ["r1", "r2"], "group": ["A", "B"], "animal": ["x", "y"]})
+    joined = join_metadata(doses, meta)
+    assert joined["recording"].tolist() == ["r2", "r1", "r3"]
+    assert joined["group"].tolist()[:2] == ["B", "A"] and pd.isna(joined["group"].iloc[2])
+    with pytest.raises(BadParameterError, match="rate_hz already in the table"):
+        join_metadata(doses, meta.assign(rate_hz=0.0))
+    with pytest.raises(BadParameterError, match="no 'recording' column"):
+        join_metadata(doses.drop(columns="recording"), meta)
+
+
+def test_group_units_keeps_5ht_units_and_gives_each_unnamed_recording_its_own_animal() -> None:
+    units = pd.DataFrame({
+        "recording": ["r1", "r1", "r2", "r3", "r4"],
+        "unit": ["a", "b", "a", "a", "a"],
+        "classification": ["putative_5ht", "non_5ht", "putative_5ht", "putative_5ht",
+                           "putative_5ht"],
+        "group": "stale value from an earlier join",
+    })
+    meta = pd.DataFrame({"recording": ["r1", "r2", "r3"], "animal": ["rat1", None, "rat1"],
+                         "days": [14.0, 14.0, np.nan]})
+    grouped = group_units(units, meta, group_by="days")
+    assert grouped[["recording", "unit", "animal", "days"]].to_numpy().tolist() == [
+        ["r1", "a", "rat1", "14"],
+        ["r2", "a", "r2", "14"],
+    ]
+    assert "stale value from an earlier join" in grouped["group"].tolist()
+    with pytest.raises(BadParameterError, match="not a metadata column"):
+        group_units(units, meta, group_by="treatment")
+
+
+# --- mixed models: cells nested in animals ----------------------------------------------------
+
+
+def nested_units(
+    rng: np.random.Generator,
+    n_animals: int,
+    cells_per_animal: int,
+    animal_sd: float,
+    cell_sd: float,
+    effect: float = 0.0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Baseline rates of cells in animals (one recording per cell) and the metadata."""
+    units, meta = [], []
+    for group, shift in (("A", 0.0), ("B", effect)):
+        for animal in range(n_animals):
+            animal_rate = 1.5 + shift + rng.normal(0.0, animal_sd)
+            for cell in range(cells_per_animal):
+                name = f"{group}{animal}c{cell}"
+                rate = animal_rate + rng.normal(0.0, cell_sd)
+                cv_isi = 0.2 + 0.1 * shift + rng.normal(0.0, 0.03)
+                units.append({"recording": name, "unit": "u", "baseline_rate_hz": rate,
+                              "cv_isi": cv_isi})
+                meta.append({"recording": name, "animal": f"rat{group}{animal}", "group": group})
+    return pd.DataFrame(units), pd.DataFrame(meta)
+
+
+def test_ten_cells_of_one_rat_do_not_count_as_ten_rats() -> None:
+    rng = np.random.default_rng(5)
+    units, meta = nested_units(rng, n_animals=3, cells_per_animal=10, animal_sd=0.4, cell_sd=0.05)
+    row = compare_groups(units, NO_DOSES, meta).set_index("measure").loc["baseline_rate_hz"]
+    assert row["test"] == "mixedlm_t"
+    assert (row["n_units_a"], row["n_animals_a"], row["n_animals_b"]) == (30, 3, 3)
+    assert row["df"] == 4.0  # 6 animals - 2, not 60 cells - 2
+    naive = stats.ttest_ind(*(g["baseline_rate_hz"] for _, g in units.groupby(meta["group"])))
+    naive_se = abs(row["contrast_estimate"] / naive.statistic)
+    mixed_se = (row["ci_high"] - row["ci_low"]) / (2 * stats.t.ppf(0.975, 4))
+    # the animal-to-animal spread, not the tiny cell-to-cell one, sets the uncertainty
+    assert mixed_se > 2.5 * naive_se
+    assert row["p"] > naive.pvalue
+
+
+def test_one_cell_per_animal_is_the_two_sample_t_test() -> None:
+    rng = np.random.default_rng(11)
+    units, meta = nested_units(rng, n_animals=6, cells_per_animal=1, animal_sd=0.3, cell_sd=0.1,
+                               effect=0.5)
+    row = compare_groups(units, NO_DOSES, meta).set_index("measure").loc["baseline_rate_hz"]
+    by_group = [g["baseline_rate_hz"] for _, g in units.groupby(meta["group"])]
+    expected = stats.ttest_ind(by_group[1], by_group[0])
+    assert row["test"] == "ols_t"
+    assert row["statistic"] == pytest.approx(expected.statistic)
+    assert row["p"] == pytest.approx(expected.pvalue)
+    assert row["estimate_b"] - row["estimate_a"] == pytest.approx(
+        by_group[1].mean() - by_group[0].mean()
+    )
+
+
+def test_missing_animal_column_makes_each_recording_an_animal() -> None:
+    rng = np.random.default_rng(2)
+    units, _ = nested_units(rng, n_animals=4, cells_per_animal=3, animal_sd=0.2, cell_sd=0.2,
+                            effect=0.6)
+    # three cells per recording, no animal column
+    units["recording"] = units["recording"].str.replace(r"c\d$", "", regex=True)
+    units["unit"] = [f"u{k % 3}" for k in range(len(units))]
+    meta = pd.DataFrame({"recording": units["recording"].unique()})
+    meta["group"] = meta["recording"].str[0]
+    result = compare_groups(units, NO_DOSES, meta).set_index("measure")
+    for measure in ("baseline_rate_hz", "cv_isi"):
+        row = result.loc[measure]
+        assert row["test"] == "mixedlm_t"
+        assert (row["n_animals_a"], row["n_animals_b"], row["n_units_b"]) == (4, 4, 12)
+        assert row["df"] == 6.0
+        assert row["ci_low"] < row["contrast_estimate"] < row["ci_high"]
+    # the true differences (0.6 Hz, 0.06) are inside the intervals
+    for measure, true_difference in (("baseline_rate_hz", 0.6), ("cv_isi", 0.06)):
+        row = result.loc[measure]
+        assert row["ci_low"] < true_difference < row["ci_high"]
+
+
+def test_too_few_animals_gives_nan_and_a_reason() -> None:
+    units = pd.DataFrame({"recording": ["r1", "r2"], "unit": "u", "baseline_rate_hz": [1.0, 2.0]})
+    meta = pd.DataFrame({"recording": ["r1", "r2"], "group": ["A", "B"]})
+    row = compare_groups(units, NO_DOSES, meta).iloc[0]
+    assert np.isnan(row["p"]) and "too few animals" in row["note"]
+
+
+def test_reference_group_and_columns() -> None:
+    rng = np.random.default_rng(4)
+    units, meta = nested_units(rng, n_animals=3, cells_per_animal=2, animal_sd=0.1, cell_sd=0.1)
+    meta.loc[meta["animal"].isin(["ratA0", "ratB0"]), "group"] = "C"
+    result = compare_groups(units, NO_DOSES, meta, params=GroupParams(reference="C"))
+    assert list(result.columns) == list(GROUP_COLUMNS)
+    assert set(zip(result["group_a"], result["group_b"], strict=True)) == {("C", "A"), ("C", "B")}
+    with pytest.raises(BadParameterError, match="reference group 'D'"):
+        compare_groups(units, NO_DOSES, meta, params=GroupParams(reference="D"))
+
+
+# --- ED50 shift -------------------------------------------------------------------------------
+
+TRUE_RATIO = 3.0
+ED50_A = 30.0  # ug/kg, median of group A (within the simulator's 15-150 range)
+HILL = 1.5
+
+
+def simulated_groups(ratio: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Four rats per group, three 5-HT cells each; ED50s vary between rats and between cells."""
+    rng = np.random.default_rng(seed)
+    units, doses, meta = [], [], []
+    for group, median in (("vehicle", ED50_A), ("chronic", ED50_A * ratio)):
+        for animal in range(4):
+            name = f"{group}{animal}"
+            log_ed50 = np.log10(median) + rng.normal(0.0, 0.1) + rng.normal(0.0, 0.1, 3)
+            rec, _ = simulate_recording(
+                name, ["5ht_clock"] * 3, seed=int(rng.integers(1_000_000)), n_doses=8,
+                with_waveforms=False, ed50_ug_kg=list(10.0**log_ed50), hill_slope=[HILL] * 3,
+            )
+            units.append(unit_table(rec, EpochParams()).assign(classification="putative_5ht"))
+            doses.append(dose_rates(rec))
+            meta.append({"recording": name, "animal": f"rat_{name}", "group": group})
+    return pd.concat(units), pd.concat(doses), pd.DataFrame(meta)
+
+
+@pytest.fixture(scope="module")
+def shifted() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    return simulated_groups(TRUE_RATIO, seed=7)
+
+
+def test_known_threefold_ed50_shift_is_recovered_with_a_ci(
+    shifted: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
+) -> None:
+    units, doses, meta = shifted
+    params = GroupParams(reference="vehicle", n_bootstrap=199)
+    result = compare_groups(units, doses, meta, params=params).set_index("measure")
+    row = result.loc["ed50"]
+    assert (row["group_a"], row["group_b"], row["drug"]) == ("vehicle", "chronic", "ipsapirone")
+    assert (row["n_animals_a"], row["n_units_b"]) == (4, 12)
+    assert row["contrast_estimate"] == pytest.approx(row["estimate_b"] / row["estimate_a"])
+    assert row["ci_low"] < TRUE_RATIO < row["ci_high"]
+    assert row["ci_low"] > 1.0
+    assert row["p"] < 0.05 and row["df"] == 6.0
+    assert row["measure_unit"] == "ug/kg"
+    # both groups are nearly silenced at their top doses
+    assert result.loc["max_inhibition_pct", "estimate_a"] > 85.0
+
+
+def test_no_shift_gives_a_ci_around_one() -> None:
+    # constructed per-cell curves (no spikes) for speed: equal ED50 medians in both groups
+    rng = np.random.default_rng(1)
+    doses = 5.0 * 2.0 ** np.arange(8)
+    rows, meta = [], []
+    for group in ("A", "B"):
+        for animal in range(5):
+            recording = f"{group}{animal}"
+            animal_shift = rng.normal(0.0, 0.1)
+            for cell in range(3):
+                log_ed50 = np.log10(ED50_A) + animal_shift + rng.normal(0.0, 0.1)
+                truth = ShiftFit(log_ed50, 0.0, HILL, 5.0)
+                pct = truth.pct_baseline(doses, np.zeros(8, bool)) + rng.normal(0.0, 5.0, 8)
+                rows.append(pd.DataFrame({
+                    "recording": recording, "unit": f"u{cell}", "drug": "ipsapirone",
+                    "dose_unit": "ug/kg", "cumulative_dose": doses,
+                    "injection_time_s": 300.0 + 180.0 * np.arange(8), "rate_hz": pct / 100.0,
+                    "pct_baseline": pct,
+                }))
+            meta.append({"recording": recording, "group": group})
+    doses_table = pd.concat(rows, ignore_index=True)
+    units = doses_table[["recording", "unit"]].drop_duplicates().assign(baseline_rate_hz=1.0)
+    result = compare_groups(units, doses_table, pd.DataFrame(meta),
+                            params=GroupParams(n_bootstrap=199)).set_index("measure")
+    row = result.loc["ed50"]
+    assert row["ci_low"] < 1.0 < row["ci_high"]
+    assert row["p"] > 0.05
+    assert row["ci_high"] / row["ci_low"] < 3.0  # a real, finite interval
+
+
+def test_shift_fit_recovers_exact_parameters_from_noiseless_curves() -> None:
+    doses = np.tile(5.0 * 2.0 ** np.arange(8), 2)
+    in_b = np.repeat([False, True], 8)
+    truth = ShiftFit(np.log10(25.0), np.log10(4.0), 1.2, 8.0)
+    fitted = fit_ed50_shift(doses, truth.pct_baseline(doses, in_b), in_b)
+    assert fitted.ed50_a == pytest.approx(25.0, rel=1e-4)
+    assert fitted.ratio == pytest.approx(4.0, rel=1e-4)
+    assert fitted.hill_slope == pytest.approx(1.2, rel=1e-4)
+    assert fitted.bottom_pct == pytest.approx(8.0, abs=1e-3)
+
+
+def test_too_few_doses_gives_nan_ratio_and_a_reason() -> None:
+    doses = pd.DataFrame({
+        "recording": ["r1", "r1", "r2", "r2"], "unit": "u", "drug": "ipsapirone",
+        "dose_unit": "ug/kg", "cumulative_dose": [10.0, 20.0, 10.0, 20.0],
+        "injection_time_s": [0.0, 180.0, 0.0, 180.0], "rate_hz": 1.0,
+        "pct_baseline": [80.0, 40.0, 90.0, 70.0],
+    })
+    units = pd.DataFrame({"recording": ["r1", "r2"], "unit": "u", "baseline_rate_hz": 1.0})
+    meta = pd.DataFrame({"recording": ["r1", "r2"], "group": ["A", "B"]})
+    row = compare_groups(units, doses, meta).set_index("measure").loc["ed50"]
+    assert np.isnan(row["contrast_estimate"]) and "distinct doses" in row["note"]
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+def test_group_figures_show_groups_and_animals(
+    shifted: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
+) -> None:
+    units, doses, meta = shifted
+    grouped = group_units(units, meta)
+    points = group_dose_points(doses, grouped, "group")
+    ax = group_dose_response_plot(points, "group", "ipsapirone")
+    assert len(ax.containers) == 2  # mean +/- SEM per group
+    assert sum(1 for line in ax.lines if line.get_marker() == "D") == 2  # one ED50 per group
+    ax = group_points_plot(grouped, "group")
+    point_columns = {line.get_xdata()[0] for line in ax.lines if line.get_marker() == "o"}
+    assert len(point_columns) == 8  # one column per rat
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["chronic", "vehicle"]
