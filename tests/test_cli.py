@@ -147,3 +147,22 @@ def test_bad_metadata_fails_before_the_batch(
     assert status == 2
     assert "meta.csv" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_same_stem_in_two_folders_gets_two_names(tmp_path: Path) -> None:
+    for day in ("day1", "day2"):
+        (tmp_path / "data" / day).mkdir(parents=True)
+        (tmp_path / "data" / day / "cell.csv").write_text(GOOD)
+    out = tmp_path / "out"
+    assert main(["analyze", str(tmp_path / "data"), "--out", str(out), "--quiet"]) == 0
+    assert sorted(pd.read_csv(out / "recordings.csv")["recording"]) == ["day1_cell", "day2_cell"]
+
+
+def test_short_baseline_is_warned(tmp_path: Path) -> None:
+    (tmp_path / "short.csv").write_text(GOOD)
+    (tmp_path / "short.doses.csv").write_text("time_s,drug,dose,unit\n30,ipsapirone,5,ug/kg\n")
+    out = tmp_path / "out"
+    assert main(["analyze", str(tmp_path), "--out", str(out), "--quiet"]) == 0
+    warning = pd.read_csv(out / "recordings.csv")["warnings"].iloc[0]
+    assert "baseline is 30 s, shorter than the 60 s required" in warning
+    assert bool(pd.read_csv(out / "units.csv")["baseline_short"].iloc[0])

@@ -107,3 +107,10 @@ def test_windows_never_overlap_and_rates_are_bounded(
 
 def test_window_length_never_negative() -> None:
     assert Window(5.0, 3.0).length_s == 0.0
+
+
+def test_injections_outside_the_recording_get_clipped_windows() -> None:
+    rec = _recording([1.0], [-20.0, 50.0, 120.0], t_stop=100.0)
+    windows = [(w.start_s, w.stop_s) for _, w in response_windows(rec)]
+    assert windows == [(0.0, 50.0), (50.0, 100.0), (100.0, 100.0)]
+    assert np.isnan(dose_rates(rec)["rate_hz"].iloc[2])

@@ -16,6 +16,7 @@ from rapheunit.errors import (
     BadParameterError,
     NoUnitsError,
     RapheUnitError,
+    RecordingTooLargeError,
     UnreadableFileError,
     UnsupportedFormatError,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "NoUnitsError",
     "RapheUnitError",
     "Recording",
+    "RecordingTooLargeError",
     "Unit",
     "UnreadableFileError",
     "UnsupportedFormatError",

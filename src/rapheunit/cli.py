@@ -16,8 +16,9 @@ from pathlib import Path
 from rapheunit import __version__
 from rapheunit.classify import DEFAULT_RULE_SET, RULE_SETS, get_rule_set, load_rule_config
 from rapheunit.epochs import EpochParams
-from rapheunit.errors import BadParameterError, RapheUnitError
+from rapheunit.errors import BadDoseTableError, BadParameterError, RapheUnitError
 from rapheunit.load import LoadOptions
+from rapheunit.markers import checked_marker_map
 from rapheunit.pipeline import (
     DEFAULT_POPULATION_QUERY,
     TABLE_FORMATS,
@@ -251,7 +252,10 @@ def _read_marker_map(path: Path | None) -> dict[str, str] | None:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise RapheUnitError(f"marker map is not a readable TOML file: {error}", path) from error
-    return {str(code): str(label) for code, label in data.items()}
+    try:
+        return checked_marker_map(data)
+    except RapheUnitError as error:
+        raise BadDoseTableError(error.reason, path) from error
 
 
 def _report_failures(batch: BatchResult, *, debug: bool) -> None:

@@ -38,17 +38,20 @@ import pandas as pd
 from rapheunit.errors import BadDoseTableError, BadParameterError, validate_type
 from rapheunit.markers import (
     CONCENTRATION,
+    KNOWN_UNITS,
     VEHICLE,
     VOLUME,
     ParsedLabel,
     canonical_drug,
     checked_marker_map,
     decode_marker,
+    dose_like_drug,
     drug_role,
     format_label,
     normalise_amount,
     parse_label,
     unit_system,
+    unknown_dose_unit,
 )
 from rapheunit.model import Annotation, Injection
 
@@ -245,6 +248,7 @@ def _marker_schedule(
     rows = [item for item in items if isinstance(item, _Dose)]
     annotations = [item for item in items if isinstance(item, Annotation)]
     _check_schedule(rows, source)
+    _check_no_dose_left_out(annotations, rows, source)
     injections = _accumulate(rows, labels_are_cumulative, "markers", source)
     warnings = [
         f"marker {note.text!r} at {note.time_s} s kept as an annotation: {note.reason}"
@@ -257,12 +261,39 @@ def _marker_item(time_s: float, text: str) -> _Dose | Annotation:
     """An injection dose for a valid label, else an annotation saying why not."""
     parsed = parse_label(text)
     if parsed is None:
-        return Annotation(time_s, text, NOT_AN_INJECTION if text.strip() else "empty marker label")
+        return Annotation(time_s, text, _not_an_injection_reason(text))
     problem = _injection_problem(parsed.drug, parsed.amount, parsed.unit)
     if problem is not None:
         return Annotation(time_s, text, problem)
     where = f"marker {text!r} at {time_s} s"
     return _Dose(time_s, parsed.drug, parsed.amount, parsed.unit, text, where)
+
+
+def _not_an_injection_reason(text: str) -> str:
+    if not text.strip():
+        return "empty marker label"
+    unit = unknown_dose_unit(text)
+    if unit is not None:
+        return f"unknown dose unit {unit!r} (known: {', '.join(KNOWN_UNITS)})"
+    return NOT_AN_INJECTION
+
+
+def _check_no_dose_left_out(annotations: list[Annotation], rows: list[_Dose], source: str) -> None:
+    """Refuse a dose-like marker that was not read when its drug has injections.
+
+    Leaving it out would make every later cumulative total of that drug wrong
+    while looking right, so the schedule is refused instead of warned about.
+    """
+    injected = {row.drug for row in rows}
+    for note in annotations:
+        drug = dose_like_drug(note.text)
+        if drug in injected:
+            raise BadDoseTableError(
+                f"marker {note.text!r} at {note.time_s} s looks like a dose of {drug} but is not "
+                f"one ({note.reason}), so the later {drug} totals would be wrong; correct the "
+                "label (marker_map can map this exact text to a label) or give a dose table",
+                source,
+            )
 
 
 def _injection_problem(drug: str, amount: float, unit: str) -> str | None:

@@ -141,8 +141,10 @@ def response_windows(
     windows = []
     for index, injection in enumerate(injections):
         end_s = injections[index + 1].time_s if index + 1 < len(injections) else recording.t_stop
-        end_s = min(end_s, recording.t_stop)
-        windows.append((injection, Window(max(injection.time_s, end_s - params.response_s), end_s)))
+        end_s = min(max(end_s, recording.t_start), recording.t_stop)
+        # Clipped to the recording: an injection at or after its end gets an empty window.
+        start_s = min(max(injection.time_s, end_s - params.response_s, recording.t_start), end_s)
+        windows.append((injection, Window(start_s, end_s)))
     return windows
 
 

@@ -2,8 +2,18 @@
 
 Every error a user can trigger with bad input is a :class:`RapheUnitError`
 whose message fits on one line and names the file (when there is one), what
-was expected and what was found. The CLI prints ``str(error)`` and nothing
-else unless ``--debug`` is given.
+was expected, what was found and what to do about it. The CLI prints
+``str(error)`` and nothing else unless ``--debug`` is given.
+
+Hierarchy::
+
+    RapheUnitError
+    ├── UnreadableFileError      empty, truncated, corrupt or mislabelled file
+    ├── UnsupportedFormatError   unknown extension, refused reader (pickles)
+    ├── BadDoseTableError        dose table, sidecar or marker labels inconsistent
+    ├── BadParameterError        a user parameter out of range (also a ValueError)
+    ├── NoUnitsError             nothing to analyse
+    └── RecordingTooLargeError   over a resource limit of :mod:`rapheunit.load`
 """
 
 from __future__ import annotations
@@ -14,12 +24,22 @@ from typing import Any
 
 
 class RapheUnitError(Exception):
-    """Base class of every error rapheunit raises on purpose."""
+    """Base class of every error rapheunit raises on purpose.
+
+    The message is always one line, prefixed by the file when there is one.
+
+    Examples
+    --------
+    >>> str(UnreadableFileError("empty file\\n(0 bytes)", "cell.smr"))
+    'cell.smr: empty file (0 bytes)'
+    """
 
     def __init__(self, message: str, path: str | Path | None = None) -> None:
         self.path = None if path is None else Path(path)
-        self.reason = message
-        super().__init__(f"{self.path}: {message}" if self.path is not None else message)
+        # One line, whatever the message quotes (a file name or a reader's error may hold newlines).
+        self.reason = _one_line(message)
+        text = f"{self.path}: {self.reason}" if self.path is not None else self.reason
+        super().__init__(_one_line(text))
 
 
 class UnreadableFileError(RapheUnitError):
@@ -40,6 +60,10 @@ class BadParameterError(RapheUnitError, ValueError):
 
 class NoUnitsError(RapheUnitError):
     """The recording holds no spike train to analyse."""
+
+
+class RecordingTooLargeError(RapheUnitError):
+    """The recording exceeds a resource limit (spikes, waveform or signal bytes) of the loader."""
 
 
 def validate_type(value: Any, types: type | tuple[type, ...], name: str) -> Any:
@@ -83,6 +107,10 @@ def check_positive(value: float, name: str, *, allow_zero: bool = False) -> floa
         bound = ">= 0" if allow_zero else "> 0"
         raise BadParameterError(f"{name} must be a finite number {bound}, got {value!r}")
     return number
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 def _as_tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:

@@ -287,12 +287,16 @@ def _variability(isis: np.ndarray, lvr_refractory_s: float, reasons: dict[str, s
         reasons.update(dict.fromkeys(names, _too_few(isis.size)))
         return dict.fromkeys(names, float("nan"))
     intervals = isis * pq.s
-    return {
+    values = {
         "cv_isi": _coefficient_of_variation(isis, "cv_isi", reasons),
         "cv2": _dimensionless(elephant_stats.cv2(intervals)),
         "lv": _dimensionless(elephant_stats.lv(intervals)),
         "lvr": _dimensionless(elephant_stats.lvr(intervals, R=lvr_refractory_s * pq.s)),
     }
+    for name, value in values.items():
+        if np.isnan(value) and name not in reasons:  # 0/0 on zero-length ISIs
+            reasons[name] = "undefined: zero-length ISIs (duplicate spike times)"
+    return values
 
 
 def _dimensionless(value: float | pq.Quantity) -> float:

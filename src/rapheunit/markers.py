@@ -272,10 +272,63 @@ def _parse_dose_label(label: str) -> ParsedLabel | None:
         return None
     drug, amount_text = match["drug"], match["amount"]
     # "WAY 100635 mg/kg" has no amount: the number belongs to the drug name.
-    if _alias_key(drug + amount_text) in _ALIAS_INDEX:
+    if _alias_key(drug + amount_text) in _ALIAS_INDEX or _swallows_part_of_amount(drug):
         return None
     amount, unit = normalise_amount(amount_text, match["unit"])
     return ParsedLabel(canonical_drug(drug), amount, unit, _route(match["route"]))
+
+
+def _swallows_part_of_amount(drug: str) -> bool:
+    """True when the drug text took part of a malformed amount.
+
+    A sign ("ipsa - 5 ug/kg" would read as +5), or a known drug followed by a
+    number-like word ("ipsa 1e3 ug/kg" would read as 3 ug/kg of "ipsa 1e").
+    """
+    if drug[-1] in "+-−":
+        return True
+    head, _, last_word = drug.rpartition(" ")
+    return (
+        bool(head.strip())
+        and any(c.isdigit() for c in last_word)
+        and _alias_key(drug) not in _ALIAS_INDEX
+        and _alias_key(head) in _ALIAS_INDEX
+    )
+
+
+def unknown_dose_unit(text: str) -> str | None:
+    """The unit of a label that has the dose form but an unknown unit, else None.
+
+    Examples
+    --------
+    >>> unknown_dose_unit("ipsapirone 10 mgkg"), unknown_dose_unit("ipsapirone 10 mg/kg")
+    ('mgkg', None)
+    """
+    validate_type(text, str, "marker label")
+    match = _DOSE_LABEL.fullmatch(text.strip())
+    if match is None or _unit_key(match["unit"]) in _UNITS:
+        return None
+    return match["unit"]
+
+
+def dose_like_drug(text: str) -> str | None:
+    """The known drug (not a vehicle) that a label starts with, when a number follows it.
+
+    This finds hand-typed doses that :func:`parse_label` rejects, so that they
+    are not silently left out of a drug's cumulative total.
+
+    Examples
+    --------
+    >>> dose_like_drug("IPS 10 mgkg"), dose_like_drug("way 1,5 mg/kg"), dose_like_drug("Drug added")
+    ('ipsapirone', 'WAY-100635', None)
+    """
+    validate_type(text, str, "marker label")
+    key = _alias_key(text)
+    for alias in sorted(_ALIAS_INDEX, key=len, reverse=True):
+        drug = _ALIAS_INDEX[alias]
+        rest = key[len(alias) :]
+        if key.startswith(alias) and rest[:1].isdigit() and drug_role(drug) != VEHICLE:
+            return drug
+    return None
 
 
 def _parse_vehicle_label(label: str) -> ParsedLabel | None:

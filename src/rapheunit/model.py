@@ -8,7 +8,7 @@ labels that were not injections as :class:`Annotation` objects. No
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,10 @@ class Unit:
     annotations : dict
         Free metadata copied from the file (channel, sort code, ...).
 
+    Spike times that are not in time order are sorted (with their waveform
+    rows) and a one-line note is added to ``warnings``; NaN or infinite times
+    raise :class:`~rapheunit.errors.BadParameterError`.
+
     Examples
     --------
     >>> unit = Unit("u1", np.array([0.5, 0.1, 1.2]))
@@ -46,6 +50,8 @@ class Unit:
     array([0.1, 0.5, 1.2])
     >>> unit.n_spikes
     3
+    >>> unit.warnings
+    ["unit 'u1': 1 spike time(s) out of time order; sorted"]
     """
 
     id: str
@@ -55,19 +61,27 @@ class Unit:
     waveform_units: str = ""
     waveforms_are_mean: bool = False
     annotations: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         times = np.asarray(self.spike_times, dtype=np.float64).ravel()
-        if times.size and not np.all(np.isfinite(times)):
-            raise BadParameterError(f"unit {self.id!r}: spike times contain NaN or infinite values")
-        if times.size > 1 and np.any(np.diff(times) < 0):
-            order = np.argsort(times, kind="stable")
-            times = times[order]
-            if self.waveforms is not None and not self.waveforms_are_mean:
-                self.waveforms = np.asarray(self.waveforms)[order]
-        self.spike_times = times
+        n_bad = int(np.count_nonzero(~np.isfinite(times)))
+        if n_bad:
+            raise BadParameterError(
+                f"unit {self.id!r}: {n_bad} of {times.size} spike times are NaN or infinite"
+            )
         if self.waveforms is not None:
             self.waveforms = np.atleast_2d(np.asarray(self.waveforms, dtype=np.float64))
+        n_backwards = int(np.count_nonzero(np.diff(times) < 0))
+        if n_backwards:
+            order = np.argsort(times, kind="stable")
+            times = times[order]
+            if self._has_spike_waveforms(times.size):
+                self.waveforms = self.waveforms[order]
+            self.warnings.append(
+                f"unit {self.id!r}: {n_backwards} spike time(s) out of time order; sorted"
+            )
+        self.spike_times = times
 
     @property
     def n_spikes(self) -> int:
@@ -78,6 +92,32 @@ class Unit:
     def has_waveforms(self) -> bool:
         """True when waveform samples and their sampling rate are known."""
         return self.waveforms is not None and bool(self.sampling_rate_hz)
+
+    def _has_spike_waveforms(self, n_spikes: int) -> bool:
+        """True when ``waveforms`` holds one row per spike (so rows follow the spikes)."""
+        return (
+            self.waveforms is not None
+            and not self.waveforms_are_mean
+            and len(self.waveforms) == n_spikes
+        )
+
+    def without_spikes(self, drop: np.ndarray) -> Unit:
+        """A copy without the spikes where ``drop`` is True (and their waveform rows).
+
+        Examples
+        --------
+        >>> unit = Unit("u1", np.array([0.1, 0.5, 1.2]), np.eye(3), 1000.0, "uV")
+        >>> short = unit.without_spikes(np.array([False, True, False]))
+        >>> short.spike_times.tolist(), short.waveforms.shape
+        ([0.1, 1.2], (2, 3))
+        """
+        keep = ~np.asarray(drop, dtype=bool)
+        waveforms = self.waveforms
+        if self._has_spike_waveforms(keep.size):
+            waveforms = waveforms[keep]
+        copy = replace(self, spike_times=self.spike_times[keep], waveforms=waveforms)
+        copy.warnings = list(self.warnings)
+        return copy
 
 
 @dataclass(frozen=True)
@@ -107,9 +147,35 @@ class Annotation:
     reason: str = ""
 
 
+# Characters that would let a recording name act as a path when it names an output file.
+_NAME_FORBIDDEN = frozenset("/\\\0")
+
+
+def check_recording_name(name: str) -> str:
+    """Return ``name`` if it is safe as a file-name stem, else raise :class:`BadParameterError`.
+
+    Recording names come from file stems; anything that could climb out of an
+    output folder (a path separator, NUL, ``.`` or ``..``) or is empty is refused.
+
+    Examples
+    --------
+    >>> check_recording_name("rat7_cell2")
+    'rat7_cell2'
+    """
+    if not isinstance(name, str) or name.strip() in {"", ".", ".."} or _NAME_FORBIDDEN & set(name):
+        raise BadParameterError(
+            f"recording name {name!r} is not a plain file-name stem "
+            "(no '/', '\\', NUL, '.' or '..'); rename the file"
+        )
+    return name
+
+
 @dataclass(eq=False)
 class Recording:
     """One recording: units, dose schedule, annotations and provenance.
+
+    ``name`` must be a plain file-name stem (see :func:`check_recording_name`)
+    and ``t_start <= t_stop``, both finite.
 
     Examples
     --------
@@ -129,6 +195,15 @@ class Recording:
     annotations: list[Annotation] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        check_recording_name(self.name)
+        bounds = np.array([self.t_start, self.t_stop], dtype=np.float64)
+        if not np.all(np.isfinite(bounds)) or bounds[1] < bounds[0]:
+            raise BadParameterError(
+                f"recording {self.name!r}: need finite t_start <= t_stop, "
+                f"got [{self.t_start}, {self.t_stop}]"
+            )
 
     @property
     def duration_s(self) -> float:

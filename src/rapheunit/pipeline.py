@@ -8,6 +8,7 @@ failure becomes a ``failed`` row with a one-line reason.
 from __future__ import annotations
 
 import traceback
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import partial
@@ -239,30 +240,68 @@ def _search_folder(folder: Path) -> list[Path]:
     return found
 
 
+def unique_names(paths: Sequence[Path]) -> dict[Path, str]:
+    """Recording names for a batch: the file stem, prefixed by parent folders where stems clash.
+
+    Examples
+    --------
+    >>> paths = [Path("day1/cell.smr"), Path("day2/cell.smr"), Path("day2/x.csv")]
+    >>> list(unique_names(paths).values())
+    ['day1_cell', 'day2_cell', 'x']
+    """
+    names = {path: _plain_name(path) for path in paths}
+    for depth in range(1, max((len(p.resolve().parts) for p in paths), default=0)):
+        counts = Counter(names.values())
+        clashing = [path for path in paths if counts[names[path]] > 1]
+        if not clashing:
+            break
+        for path in clashing:
+            parents = path.resolve().parent.parts[-depth:]
+            names[path] = "_".join([*parents, _plain_name(path)])
+    return names
+
+
+def _plain_name(path: Path) -> str:
+    return path.resolve().name if path.is_dir() else path.stem
+
+
 def analyze_recording(
-    path: Path, options: AnalysisOptions, *, keep_recording: bool = True
+    path: Path,
+    options: AnalysisOptions,
+    *,
+    keep_recording: bool = True,
+    name: str | None = None,
 ) -> RecordingResult:
     """Analyse one input; bad input gives a ``failed`` result, never an exception.
 
     With ``keep_recording=False`` the loaded recording (spike times and
     waveforms) is dropped once its tables are made, to keep batch memory low.
+    ``name`` replaces the file stem as the recording's name (see :func:`unique_names`).
     """
     try:
         recording = load_with_options(path, options.load)
+        if name is not None:
+            recording = replace(recording, name=name)
         result = _analyze_loaded(recording, options)
         if not keep_recording:
             result.recording = None
         return result
     except RapheUnitError as error:
-        return _failed(path, str(error))
+        return _failed(path, name, str(error))
     except Exception as error:  # a bug must not stop the batch; --debug shows it
         message = f"{path}: internal error ({type(error).__name__}: {error})"
-        return _failed(path, " ".join(message.split()), traceback.format_exc())
+        return _failed(path, name, " ".join(message.split()), traceback.format_exc())
 
 
-def _failed(path: Path, message: str, trace: str = "") -> RecordingResult:
+def _analyze_named(
+    path: Path, *, options: AnalysisOptions, keep_recording: bool, names: dict[Path, str]
+) -> RecordingResult:
+    return analyze_recording(path, options, keep_recording=keep_recording, name=names[path])
+
+
+def _failed(path: Path, name: str | None, message: str, trace: str = "") -> RecordingResult:
     row = {
-        "recording": path.stem if path.suffix else path.name,
+        "recording": name or _plain_name(path),
         "path": str(path),
         "status": "failed",
         "error": message,
@@ -294,10 +333,20 @@ def _analyze_loaded(recording: Recording, options: AnalysisOptions) -> Recording
         "n_injections": len(recording.injections),
         "dose_source": recording.provenance.get("dose_source", ""),
         "sha256": recording.provenance.get("sha256", ""),
-        "warnings": " | ".join(recording.warnings),
+        "warnings": " | ".join([*recording.warnings, *_baseline_warning(recording, options)]),
     }
     timecourse = timecourse_table(recording, params=options.timecourse, epochs=options.epochs)
     return RecordingResult(row, units, doses, fits, timecourse, recording=recording)
+
+
+def _baseline_warning(recording: Recording, options: AnalysisOptions) -> list[str]:
+    baseline = baseline_window(recording, options.epochs)
+    if not baseline_is_short(baseline, options.epochs):
+        return []
+    return [
+        f"baseline is {baseline.length_s:g} s, shorter than the "
+        f"{options.epochs.min_baseline_s:g} s required (baseline_short)"
+    ]
 
 
 def _classification_table(
@@ -403,7 +452,12 @@ def analyze(
     found = find_recordings(inputs)
     out_path = None if out is None else Path(out)
     worker = cached_worker(
-        partial(analyze_recording, options=options, keep_recording=out is None and jobs == 1),
+        partial(
+            _analyze_named,
+            options=options,
+            keep_recording=out is None and jobs == 1,
+            names=unique_names(found),
+        ),
         out_path,
         parameters_key(options.as_dict() | {"version": __version__}),
         resume,
