@@ -28,6 +28,7 @@ from rapheunit.cli import main
 from rapheunit.load import checked_units, is_recording_candidate
 from rapheunit.markers import parse_label
 from rapheunit.model import Unit, check_recording_name
+from rapheunit.readers import limits
 from rapheunit.simulate import simulate_recording, write_recording
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"
@@ -391,7 +392,7 @@ def test_large_spike_table_is_refused_by_size_before_reading(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     table = _spike_table(tmp_path / "big.csv", 50)
-    monkeypatch.setattr(LOADER, "MAX_SPIKE_TABLE_BYTES", 100)
+    monkeypatch.setattr(limits, "MAX_SPIKE_TABLE_BYTES", 100)
     monkeypatch.setattr(pd, "read_csv", _refuse)
     with pytest.raises(errors.RecordingTooLargeError, match="MAX_SPIKE_TABLE_BYTES") as caught:
         rapheunit.load(table)
@@ -402,7 +403,7 @@ def test_too_many_spikes_in_a_table_are_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     table = _spike_table(tmp_path / "many.csv", 20)
-    monkeypatch.setattr(LOADER, "MAX_SPIKES_PER_RECORDING", 10)
+    monkeypatch.setattr(limits, "MAX_SPIKES_PER_RECORDING", 10)
     with pytest.raises(errors.RecordingTooLargeError, match="20 spikes, more than"):
         rapheunit.load(table)
 
@@ -430,7 +431,7 @@ def test_nix_limits_are_checked_before_reading(
         ("MAX_WAVEFORM_BYTES", 1000, "of waveforms"),
     ]:
         with monkeypatch.context() as patch:
-            patch.setattr(LOADER, limit, value)
+            patch.setattr(limits, limit, value)
             with pytest.raises(errors.RecordingTooLargeError, match=message):
                 rapheunit.load(path)
 
@@ -448,7 +449,7 @@ def test_nwb_raw_signal_is_never_loaded(tmp_path: Path, monkeypatch: pytest.Monk
     recording = rapheunit.load(path)
     assert [u.n_spikes for u in recording.units] == [3]
     assert (recording.t_start, recording.t_stop) == (0.0, 5.0)
-    monkeypatch.setattr(LOADER, "MAX_SPIKES_PER_RECORDING", 2)
+    monkeypatch.setattr(limits, "MAX_SPIKES_PER_RECORDING", 2)
     with pytest.raises(errors.RecordingTooLargeError, match="3 spikes"):
         rapheunit.load(path)
 
@@ -465,7 +466,7 @@ def test_unnamed_spike_trains_are_never_merged() -> None:
 @requires_realdata
 def test_spike2_waveforms_over_the_limit_are_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
     path = REALDATA / "spike2" / "Extracellular_Spikes.smr"
-    monkeypatch.setattr(LOADER, "MAX_WAVEFORM_BYTES", 10_000)
+    monkeypatch.setattr(limits, "MAX_WAVEFORM_BYTES", 10_000)
     recording = rapheunit.load(path)
     assert [u.n_spikes for u in recording.units] == [9, 290, 171, 139, 37]
     assert not any(u.has_waveforms for u in recording.units)
@@ -476,7 +477,7 @@ def test_spike2_waveforms_over_the_limit_are_dropped(monkeypatch: pytest.MonkeyP
 def test_spike2_spike_limit_refuses_before_loading(monkeypatch: pytest.MonkeyPatch) -> None:
     from neo.io.proxyobjects import SpikeTrainProxy
 
-    monkeypatch.setattr(LOADER, "MAX_SPIKES_PER_RECORDING", 500)
+    monkeypatch.setattr(limits, "MAX_SPIKES_PER_RECORDING", 500)
     monkeypatch.setattr(SpikeTrainProxy, "load", _refuse)
     with pytest.raises(errors.RecordingTooLargeError, match="646 spikes"):
         rapheunit.load(REALDATA / "spike2" / "Extracellular_Spikes.smr")
