@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 OUT ?= results
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint docs clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "rapheunit needs Python 3.11 or newer")'
@@ -31,8 +31,11 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
+docs: $(VENV)/.installed-test
+	$(BIN)/python docs/make_cli_reference.py
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) $(OUT) build src/*.egg-info test-artifacts
+	rm -rf $(VENV) $(OUT) build src/*.egg-info test-artifacts notebooks/output

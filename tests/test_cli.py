@@ -102,6 +102,12 @@ def test_units_table_carries_the_classification(tmp_path: Path) -> None:
     assert set(units["rate_criterion"]) == {"fail"}
 
 
+def test_waveform_threshold_override_with_the_default_rule_set(tmp_path: Path) -> None:
+    data = _good_folder(tmp_path / "data")
+    args = ["analyze", str(data), "--out", str(tmp_path / "o"), "--quiet"]
+    assert main([*args, "--threshold", "min_waveform_ms=1.2"]) == 0
+
+
 @pytest.mark.parametrize(
     "extra", [["--rule-set", "nonsense"], ["--threshold", "max_rate=3"], ["--threshold", "x"]]
 )

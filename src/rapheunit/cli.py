@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="list the classification rule sets with thresholds and sources",
         description="List the registered rule sets (after --rules FILE, when given).",
     )
-    rules_parser.add_argument("--rules", type=Path, help="TOML file of thresholds and rule sets")
+    rules_parser.add_argument(
+        "--rules", type=Path, metavar="FILE", help="TOML file of thresholds and rule sets"
+    )
     rules_parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
 
@@ -61,10 +63,20 @@ def _add_analyze(commands: argparse._SubParsersAction) -> None:
         description="Analyse recordings (files or folders, searched recursively) and write "
         "recordings.csv, units.csv, doses.csv and params.json into --out.",
     )
-    analyze_parser.add_argument("inputs", nargs="+", metavar="INPUT", type=Path)
-    analyze_parser.add_argument("--out", required=True, type=Path, help="output folder")
+    analyze_parser.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        type=Path,
+        help="recording files or folders (folders are searched recursively)",
+    )
+    analyze_parser.add_argument(
+        "--out", required=True, type=Path, metavar="DIR", help="output folder"
+    )
     reading = analyze_parser.add_argument_group("reading")
-    reading.add_argument("--io", help="neo IO class to use instead of choosing by extension")
+    reading.add_argument(
+        "--io", metavar="CLASS", help="neo IO class to use instead of choosing by extension"
+    )
     reading.add_argument(
         "--spike-channel",
         action="append",
@@ -72,12 +84,17 @@ def _add_analyze(commands: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="event channel holding spikes (window discriminator); repeatable",
     )
-    reading.add_argument("--t-stop", type=float, help="recording end (s) for spike tables")
+    reading.add_argument(
+        "--t-stop", type=float, metavar="SECONDS", help="recording end for spike tables"
+    )
     dosing = analyze_parser.add_argument_group("dose schedule")
-    dosing.add_argument("--doses", type=Path, help="dose table time_s,drug,dose,unit")
+    dosing.add_argument(
+        "--doses", type=Path, metavar="FILE", help="dose table with columns time_s,drug,dose,unit"
+    )
     dosing.add_argument(
         "--marker-map",
         type=Path,
+        metavar="FILE",
         help='TOML file mapping marker codes to labels, e.g. 1 = "ipsapirone 5 ug/kg"',
     )
     dosing.add_argument(
@@ -87,9 +104,27 @@ def _add_analyze(commands: argparse._SubParsersAction) -> None:
     )
     windows = analyze_parser.add_argument_group("epochs")
     defaults = EpochParams()
-    windows.add_argument("--baseline-s", type=float, default=defaults.baseline_s)
-    windows.add_argument("--min-baseline-s", type=float, default=defaults.min_baseline_s)
-    windows.add_argument("--response-s", type=float, default=defaults.response_s)
+    windows.add_argument(
+        "--baseline-s",
+        type=float,
+        default=defaults.baseline_s,
+        metavar="SECONDS",
+        help="baseline length before the first injection (default: %(default)s)",
+    )
+    windows.add_argument(
+        "--min-baseline-s",
+        type=float,
+        default=defaults.min_baseline_s,
+        metavar="SECONDS",
+        help="shorter baselines are flagged (default: %(default)s)",
+    )
+    windows.add_argument(
+        "--response-s",
+        type=float,
+        default=defaults.response_s,
+        metavar="SECONDS",
+        help="response = this long before the next injection (default: %(default)s)",
+    )
     classifying = analyze_parser.add_argument_group("classification")
     classifying.add_argument(
         "--rule-set",
@@ -97,7 +132,9 @@ def _add_analyze(commands: argparse._SubParsersAction) -> None:
         help="rule set naming putative 5-HT units (default: the classic set, or the "
         "firing-only set for units without waveforms); see 'rapheunit rules'",
     )
-    classifying.add_argument("--rules", type=Path, help="TOML file of thresholds and rule sets")
+    classifying.add_argument(
+        "--rules", type=Path, metavar="FILE", help="TOML file of thresholds and rule sets"
+    )
     classifying.add_argument(
         "--threshold",
         action="append",
@@ -126,9 +163,27 @@ def _add_analyze(commands: argparse._SubParsersAction) -> None:
     )
     timing = analyze_parser.add_argument_group("time course after single doses")
     course = TimecourseParams()
-    timing.add_argument("--timecourse-bin-s", type=float, default=course.bin_s)
-    timing.add_argument("--timecourse-pre-s", type=float, default=course.pre_s)
-    timing.add_argument("--timecourse-post-s", type=float, default=course.post_s)
+    timing.add_argument(
+        "--timecourse-bin-s",
+        type=float,
+        default=course.bin_s,
+        metavar="SECONDS",
+        help="bin width (default: %(default)s)",
+    )
+    timing.add_argument(
+        "--timecourse-pre-s",
+        type=float,
+        default=course.pre_s,
+        metavar="SECONDS",
+        help="time before the injection (default: %(default)s)",
+    )
+    timing.add_argument(
+        "--timecourse-post-s",
+        type=float,
+        default=course.post_s,
+        metavar="SECONDS",
+        help="time after the injection (default: %(default)s)",
+    )
     timing.add_argument(
         "--timecourse-injections",
         choices=("single_dose", "all"),
@@ -164,8 +219,10 @@ def _add_simulate(commands: argparse._SubParsersAction) -> None:
         help="write simulated DRN recordings with known ground truth",
         description="Write simulated recordings (NIX, NWB, CSV + sidecar) and truth.json.",
     )
-    simulate_parser.add_argument("out", type=Path, help="output folder")
-    simulate_parser.add_argument("--seed", type=int, default=0)
+    simulate_parser.add_argument("out", type=Path, metavar="DIR", help="output folder")
+    simulate_parser.add_argument(
+        "--seed", type=int, default=0, help="random seed; the same seed gives the same files"
+    )
     simulate_parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
 

@@ -49,8 +49,12 @@ class EpochParams:
     120.0
     """
 
+    # Project convention for i.v. cumulative dosing in the DRN: a stable 3-min baseline
+    # before the first dose, at least 1 min of it to call it a baseline at all.
     baseline_s: float = 180.0
     min_baseline_s: float = 60.0
+    # i.v. 5-HT1A agonists act within ~1 min, so the last minute before the next dose
+    # is the settled response (the lead-in is excluded as transition).
     response_s: float = 60.0
 
     def __post_init__(self) -> None:
