@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rapheunit import __version__
 from rapheunit.classify import DEFAULT_RULE_SET, RULE_SETS, get_rule_set, load_rule_config
+from rapheunit.detect import POLARITIES, DetectParams
 from rapheunit.epochs import EpochParams
 from rapheunit.errors import BadDoseTableError, BadParameterError, RapheUnitError
 from rapheunit.load import LoadOptions
@@ -28,6 +29,7 @@ from rapheunit.pipeline import (
     PopulationOptions,
     analyze,
 )
+from rapheunit.readers.signals import DetectOptions
 from rapheunit.timecourse import TimecourseParams
 
 EXIT_OK, EXIT_FAILED_INPUT, EXIT_USAGE = 0, 1, 2
@@ -87,6 +89,7 @@ def _add_analyze(commands: argparse._SubParsersAction) -> None:
     reading.add_argument(
         "--t-stop", type=float, metavar="SECONDS", help="recording end for spike tables"
     )
+    _add_detection(analyze_parser)
     dosing = analyze_parser.add_argument_group("dose schedule")
     dosing.add_argument(
         "--doses", type=Path, metavar="FILE", help="dose table with columns time_s,drug,dose,unit"
@@ -213,6 +216,64 @@ def _add_analyze(commands: argparse._SubParsersAction) -> None:
     analyze_parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
+def _add_detection(analyze_parser: argparse.ArgumentParser) -> None:
+    detecting = analyze_parser.add_argument_group(
+        "spike detection in continuous signals (files without spike trains, raw binary files)"
+    )
+    defaults = DetectParams()
+    detecting.add_argument(
+        "--detect", action="store_true", help="detect units even when the file has spike trains"
+    )
+    detecting.add_argument(
+        "--detect-channel", type=int, metavar="N", help="only this channel (default: all)"
+    )
+    detecting.add_argument(
+        "--band",
+        type=float,
+        nargs=2,
+        default=defaults.band_hz,
+        metavar=("LOW_HZ", "HIGH_HZ"),
+        help="band-pass edges (default: %(default)s)",
+    )
+    detecting.add_argument(
+        "--threshold-mad",
+        type=float,
+        default=defaults.threshold_mad,
+        metavar="K",
+        help="threshold = K x the MAD noise estimate (default: %(default)s)",
+    )
+    detecting.add_argument(
+        "--polarity",
+        choices=POLARITIES,
+        default=defaults.polarity,
+        help="spike sign to detect (default: %(default)s)",
+    )
+    detecting.add_argument(
+        "--raw-dtype", metavar="DTYPE", help="sample type of raw binary files, e.g. int16"
+    )
+    detecting.add_argument(
+        "--raw-sampling-rate", type=float, metavar="HZ", help="sampling rate of raw binary files"
+    )
+    detecting.add_argument(
+        "--raw-channels", type=int, metavar="N", help="interleaved channels in raw binary files"
+    )
+
+
+def _detect_options(args: argparse.Namespace) -> DetectOptions:
+    return DetectOptions(
+        detect=args.detect,
+        channel=args.detect_channel,
+        raw_layout={
+            "dtype": args.raw_dtype,
+            "sampling_rate_hz": args.raw_sampling_rate,
+            "n_channels": args.raw_channels,
+        },
+        params=DetectParams(
+            band_hz=tuple(args.band), threshold_mad=args.threshold_mad, polarity=args.polarity
+        ),
+    )
+
+
 def _add_simulate(commands: argparse._SubParsersAction) -> None:
     simulate_parser = commands.add_parser(
         "simulate",
@@ -248,6 +309,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
             marker_map=_read_marker_map(args.marker_map),
             labels_are_cumulative=args.labels_cumulative,
             t_stop=args.t_stop,
+            detection=_detect_options(args),
         ),
         epochs=EpochParams(
             baseline_s=args.baseline_s,

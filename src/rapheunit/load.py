@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -75,9 +75,16 @@ from rapheunit.readers.content import RawContent as RawContent
 from rapheunit.readers.filecheck import check_file_content
 from rapheunit.readers.filecheck import sniff_format as sniff_format
 from rapheunit.readers.neo_block import block_content as block_content
-from rapheunit.readers.neo_files import read_neo
+from rapheunit.readers.neo_files import open_neo_io, read_neo
 from rapheunit.readers.nwb import read_nwb
 from rapheunit.readers.nwb import read_nwb_units as read_nwb_units
+from rapheunit.readers.signals import (
+    RAW_SUFFIXES,
+    DetectOptions,
+    detect_in_neo,
+    is_raw_recording,
+    read_raw,
+)
 from rapheunit.readers.table import read_spike_table
 
 # Extension -> neo IO class name. Spike2 is named explicitly: get_io would pick
@@ -112,6 +119,7 @@ class LoadOptions:
     marker_map: Mapping[str, str] | None = None
     labels_are_cumulative: bool = False
     t_stop: float | None = None
+    detection: DetectOptions = field(default_factory=DetectOptions)
 
 
 def load(
@@ -123,6 +131,7 @@ def load(
     marker_map: Mapping[str, str] | None = None,
     labels_are_cumulative: bool = False,
     t_stop: float | None = None,
+    detect: bool | DetectOptions = False,
 ) -> Recording:
     """Read one recording into the rapheunit model.
 
@@ -144,6 +153,11 @@ def load(
         Labels carry running totals rather than the amount injected.
     t_stop : float, optional
         End of the recording for spike tables, which carry no bounds.
+    detect : bool or DetectOptions
+        Find units in the analog signals even when the file has spike trains
+        (files without spike trains and raw binary files always use detection);
+        a :class:`~rapheunit.readers.signals.DetectOptions` also sets the
+        channel, the raw layout and the detection parameters.
 
     Returns
     -------
@@ -172,6 +186,7 @@ def load(
         marker_map=marker_map,
         labels_are_cumulative=labels_are_cumulative,
         t_stop=t_stop,
+        detection=detect if isinstance(detect, DetectOptions) else DetectOptions(detect=detect),
     )
     return load_with_options(Path(path), options)
 
@@ -214,6 +229,7 @@ def load_with_options(path: Path, options: LoadOptions) -> Recording:
             *schedule.warnings,
             *injection_warnings(schedule.injections, content.t_start, t_stop),
         ],
+        detections=content.detections,
     )
 
 
@@ -264,7 +280,9 @@ def reader_for(path: Path, io: str | None = None) -> str:
         return "spike_table"
     if suffix in NEO_READERS:
         return NEO_READERS[suffix]
-    known = ", ".join(sorted({*NEO_READERS, *SPIKE_TABLE_SUFFIXES}))
+    if suffix in RAW_SUFFIXES:
+        return "raw"
+    known = ", ".join(sorted({*NEO_READERS, *SPIKE_TABLE_SUFFIXES, *RAW_SUFFIXES}))
     raise UnsupportedFormatError(f"unknown extension {path.suffix!r} (known: {known})", path)
 
 
@@ -275,16 +293,25 @@ def is_recording_candidate(path: Path) -> bool:
         return any((path / marker).exists() for marker in OPEN_EPHYS_MARKERS)
     if name.startswith(".") or name.endswith(COMPANION_SUFFIXES):
         return False
-    return path.suffix.lower() in {*NEO_READERS, *SPIKE_TABLE_SUFFIXES, *REFUSED_SUFFIXES}
+    known = {*NEO_READERS, *SPIKE_TABLE_SUFFIXES, *REFUSED_SUFFIXES}
+    return path.suffix.lower() in known or is_raw_recording(path)
 
 
 def _read_content(path: Path, reader: str, options: LoadOptions) -> RawContent:
     try:
         if reader == "spike_table":
             return read_spike_table(path)
+        if reader == "raw":
+            return read_raw(path, options.detection)
         if reader == "NWBIO":
             return read_nwb(path, options.spike_channels)
-        return read_neo(path, reader, options.spike_channels)
+        content = read_neo(path, reader, options.spike_channels)
+        if content.units and not options.detection.detect:
+            return content
+        # No spike trains (or --detect): find the units in the analog signals.
+        detected = detect_in_neo(path, open_neo_io(path, reader), options.detection)
+        detected.marker_events = content.marker_events
+        return detected
     except RapheUnitError as error:
         if error.path is None:  # raised below the loader: name the file
             raise type(error)(error.reason, path) from error

@@ -195,6 +195,8 @@ class Recording:
     annotations: list[Annotation] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    # rapheunit.detect.DetectionResult objects when units were detected in signals.
+    detections: list[Any] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         check_recording_name(self.name)

@@ -45,7 +45,7 @@ from rapheunit.errors import BadParameterError, RapheUnitError, check_option, ch
 from rapheunit.features import BURST_ISI_S
 from rapheunit.groups import compare_groups, join_metadata, read_metadata
 from rapheunit.load import LoadOptions, is_recording_candidate, load_with_options, sha256_of
-from rapheunit.model import Recording
+from rapheunit.model import Recording, Unit
 from rapheunit.output import write_csv, write_json, write_parquet
 from rapheunit.population import select_units, summarize
 from rapheunit.timecourse import (
@@ -58,6 +58,15 @@ from rapheunit.timecourse import (
 TABLE_FORMATS = ("csv", "parquet")
 DEFAULT_POPULATION_QUERY = "classification == 'putative_5ht'"
 RECORDING_COLUMNS = ("recording", "path", "status", "error", "n_units", "duration_s", "reader")
+# Unit annotation set by rapheunit.detect -> units.csv column.
+DETECTION_COLUMNS = {
+    "channel": "channel",
+    "dominant": "dominant",
+    "l_ratio": "l_ratio",
+    "isolation_confidence": "isolation_confidence",
+    "threshold": "detection_threshold",
+    "noise_mad": "noise_mad",
+}
 UNIT_COLUMNS = (
     "recording",
     "unit",
@@ -383,10 +392,28 @@ def unit_table(recording: Recording, epochs: EpochParams) -> pd.DataFrame:
             "baseline_start_s": baseline.start_s,
             "baseline_stop_s": baseline.stop_s,
             "baseline_short": baseline_is_short(baseline, epochs),
+            **detection_columns(unit),
         }
         for unit in recording.units
     ]
-    return pd.DataFrame(rows, columns=list(UNIT_COLUMNS))
+    extra = [c for c in DETECTION_COLUMNS.values() if any(c in row for row in rows)]
+    return pd.DataFrame(rows, columns=[*UNIT_COLUMNS, *extra])
+
+
+def detection_columns(unit: Unit) -> dict[str, Any]:
+    """``units.csv`` columns of a unit found by spike detection (empty for sorted units).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> detection_columns(Unit("u", np.array([1.0]), annotations={"dominant": True}))
+    {'dominant': True}
+    """
+    return {
+        column: unit.annotations[key]
+        for key, column in DETECTION_COLUMNS.items()
+        if key in unit.annotations
+    }
 
 
 def analyze(

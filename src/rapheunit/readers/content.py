@@ -9,6 +9,7 @@ a library a reader wraps for a one-line :class:`~rapheunit.errors.RapheUnitError
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from rapheunit.model import Unit
 
@@ -26,6 +27,8 @@ class RawContent:
     t_stop: float | None
     reader: str
     warnings: list[str] = field(default_factory=list)
+    # DetectionResult objects when units were found in continuous signals.
+    detections: list[Any] = field(default_factory=list)
 
 
 def one_line(error: BaseException) -> str:

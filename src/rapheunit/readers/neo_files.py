@@ -27,7 +27,7 @@ from rapheunit.readers.neo_block import block_content
 def read_neo(path: Path, reader: str, spike_channels: Sequence[str]) -> RawContent:
     """Read ``path`` with the neo IO class named ``reader``; ``spike_channels`` become units."""
     try:
-        io = _neo_io(path, reader)
+        io = open_neo_io(path, reader)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if _reads_lazily(io):
@@ -49,7 +49,8 @@ def read_neo(path: Path, reader: str, spike_channels: Sequence[str]) -> RawConte
     return content
 
 
-def _neo_io(path: Path, reader: str) -> Any:
+def open_neo_io(path: Path, reader: str) -> Any:
+    """The neo IO object named ``reader`` for ``path`` (Plexon without progress bars)."""
     import neo.io
 
     io_class = getattr(neo.io, reader, None)
