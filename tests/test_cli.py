@@ -172,3 +172,38 @@ def test_short_baseline_is_warned(tmp_path: Path) -> None:
     warning = pd.read_csv(out / "recordings.csv")["warnings"].iloc[0]
     assert "baseline is 30 s, shorter than the 60 s required" in warning
     assert bool(pd.read_csv(out / "units.csv")["baseline_short"].iloc[0])
+
+
+def test_reports_are_written_unless_asked_not_to(tmp_path: Path) -> None:
+    data = _good_folder(tmp_path / "data")
+    out = tmp_path / "out"
+    assert main(["analyze", str(data), "--out", str(out), "--quiet"]) == 0
+    assert sorted(p.name for p in (out / "reports").iterdir()) == [
+        "good1.html",
+        "good2.html",
+        "index.html",
+    ]
+    assert 'href="good1.html"' in (out / "reports" / "index.html").read_text()
+    bare = tmp_path / "bare"
+    assert main(["analyze", str(data), "--out", str(bare), "--quiet", "--no-report"]) == 0
+    assert (bare / "units.csv").exists() and not (bare / "reports").exists()
+
+
+def test_report_command_writes_only_reports(tmp_path: Path) -> None:
+    data = _good_folder(tmp_path / "data")
+    out = tmp_path / "out"
+    assert main(["report", str(data), "--out", str(out), "--quiet"]) == 0
+    assert (out / "reports" / "good1.html").exists()
+    assert not (out / "units.csv").exists()
+
+
+def test_resume_rewrites_a_missing_report(tmp_path: Path) -> None:
+    data = _good_folder(tmp_path / "data")
+    out = tmp_path / "out"
+    args = ["analyze", str(data), "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    (out / "reports" / "good1.html").unlink()
+    kept = (out / "reports" / "good2.html").stat().st_mtime_ns
+    assert main([*args, "--resume"]) == 0
+    assert (out / "reports" / "good1.html").exists()
+    assert (out / "reports" / "good2.html").stat().st_mtime_ns == kept

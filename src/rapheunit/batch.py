@@ -157,19 +157,35 @@ def records_to_frames(tables: dict[str, Any]) -> dict[str, pd.DataFrame]:
     }
 
 
-def cached_worker(worker: Worker, out: Path | None, params_key: str, resume: bool) -> Worker:
-    """Wrap ``worker`` so that its result is saved as a part and reused on resume."""
+def cached_worker(
+    worker: Worker,
+    out: Path | None,
+    params_key: str,
+    resume: bool,
+    needs: Callable[[Path], bool] | None = None,
+) -> Worker:
+    """Wrap ``worker`` so that its result is saved as a part and reused on resume.
+
+    A part is reused only when ``needs(path)`` also holds (e.g. its report exists).
+    """
     if out is None:
         return worker
-    return partial(_cached_call, worker, out, params_key, resume)
+    return partial(_cached_call, worker, out, params_key, resume, needs)
 
 
-def _cached_call(worker: Worker, out: Path, params_key: str, resume: bool, path: Path) -> Any:
+def _cached_call(
+    worker: Worker,
+    out: Path,
+    params_key: str,
+    resume: bool,
+    needs: Callable[[Path], bool] | None,
+    path: Path,
+) -> Any:
     from rapheunit.pipeline import RecordingResult
 
     sha = input_sha256(path)
     target = part_path(out, path)
-    if resume and sha:
+    if resume and sha and (needs is None or needs(path)):
         tables = load_part(target, sha, params_key)
         if tables is not None:
             return RecordingResult.from_part(tables)

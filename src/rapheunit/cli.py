@@ -44,7 +44,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rapheunit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_analyze(commands)
+    _add_analyze(
+        commands.add_parser(
+            "analyze",
+            help="analyse recordings; write the tables and an HTML report per recording",
+            description="Analyse recordings (files or folders, searched recursively) and write "
+            "recordings.csv, units.csv, doses.csv, summary.csv, population.csv, "
+            "timecourse.csv, params.json and reports/ into --out.",
+        )
+    )
+    _add_analyze(
+        commands.add_parser(
+            "report",
+            help="write only the HTML reports (reports/<recording>.html and reports/index.html)",
+            description="Analyse recordings exactly as 'analyze' does, with the same options, "
+            "and write only the reports into --out/reports.",
+        )
+    )
     _add_simulate(commands)
     rules_parser = commands.add_parser(
         "rules",
@@ -58,13 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_analyze(commands: argparse._SubParsersAction) -> None:
-    analyze_parser = commands.add_parser(
-        "analyze",
-        help="analyse recordings and write tables",
-        description="Analyse recordings (files or folders, searched recursively) and write "
-        "recordings.csv, units.csv, doses.csv and params.json into --out.",
-    )
+def _add_analyze(analyze_parser: argparse.ArgumentParser) -> None:
     analyze_parser.add_argument(
         "inputs",
         nargs="+",
@@ -212,6 +222,7 @@ def _add_analyze(commands: argparse._SubParsersAction) -> None:
         default=[],
         help="also write this table format (CSV is always written); repeatable",
     )
+    running.add_argument("--no-report", action="store_true", help="do not write the HTML reports")
     analyze_parser.add_argument("--quiet", action="store_true", help="print only errors")
     analyze_parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
@@ -291,7 +302,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rapheunit`` console script."""
     args = build_parser().parse_args(argv)
     try:
-        runners = {"analyze": _run_analyze, "simulate": _run_simulate, "rules": _run_rules}
+        runners = {
+            "analyze": _run_analyze,
+            "report": _run_analyze,
+            "simulate": _run_simulate,
+            "rules": _run_rules,
+        }
         return runners[args.command](args)
     except RapheUnitError as error:
         if args.debug:
@@ -341,6 +357,8 @@ def _run_analyze(args: argparse.Namespace) -> int:
         resume=args.resume,
         progress=not args.quiet,
         formats=["csv", *args.format],
+        report=args.command == "report" or not args.no_report,
+        tables=args.command == "analyze",
     )
     _report_failures(batch, debug=args.debug)
     if not args.quiet:
@@ -396,7 +414,11 @@ def summary_text(batch: BatchResult, out: Path, seconds: float) -> str:
     if "classification" in batch.units.columns:
         n_5ht = int((batch.units["classification"] == "putative_5ht").sum())
         lines.append(f"putative 5-HT units: {n_5ht}")
-    lines.append(f"tables in {out}/")
+    written = [
+        f"tables in {out}/" if (out / "units.csv").exists() else "",
+        f"reports in {out}/reports/index.html" if (out / "reports").exists() else "",
+    ]
+    lines.extend(line for line in written if line)
     return "\n".join(lines)
 
 

@@ -88,6 +88,11 @@ class Unit:
         """Number of spikes."""
         return int(self.spike_times.size)
 
+    def _repr_html_(self) -> str:
+        from rapheunit.report import unit_html  # lazy: matplotlib only when shown
+
+        return unit_html(self)
+
     @property
     def has_waveforms(self) -> bool:
         """True when waveform samples and their sampling rate are known."""
@@ -206,6 +211,11 @@ class Recording:
                 f"recording {self.name!r}: need finite t_start <= t_stop, "
                 f"got [{self.t_start}, {self.t_stop}]"
             )
+
+    def _repr_html_(self) -> str:
+        from rapheunit.report import recording_html  # lazy: matplotlib only when shown
+
+        return recording_html(self)
 
     @property
     def duration_s(self) -> float:

@@ -48,6 +48,8 @@ from rapheunit.load import LoadOptions, is_recording_candidate, load_with_option
 from rapheunit.model import Recording, Unit
 from rapheunit.output import write_csv, write_json, write_parquet
 from rapheunit.population import select_units, summarize
+from rapheunit.qc import QCParams, qc_table
+from rapheunit.report import report_path, write_index, write_recording_report
 from rapheunit.timecourse import (
     TIMECOURSE_COLUMNS,
     TimecourseParams,
@@ -138,6 +140,7 @@ class AnalysisOptions:
     epochs: EpochParams = field(default_factory=EpochParams)
     classification: ClassificationOptions = field(default_factory=ClassificationOptions)
     fit: FitParams = DEFAULT_FIT_PARAMS
+    qc: QCParams = field(default_factory=QCParams)
     population: PopulationOptions = field(default_factory=PopulationOptions)
     timecourse: TimecourseParams = field(default_factory=TimecourseParams)
 
@@ -196,6 +199,11 @@ class BatchResult:
     groups: pd.DataFrame
     params: dict[str, Any]
     results: list[RecordingResult] = field(default_factory=list, repr=False)
+
+    def _repr_html_(self) -> str:
+        from rapheunit.report import batch_html
+
+        return batch_html(self)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The output tables by file name (without extension)."""
@@ -275,18 +283,22 @@ def analyze_recording(
     *,
     keep_recording: bool = True,
     name: str | None = None,
+    report_out: Path | None = None,
 ) -> RecordingResult:
     """Analyse one input; bad input gives a ``failed`` result, never an exception.
 
     With ``keep_recording=False`` the loaded recording (spike times and
     waveforms) is dropped once its tables are made, to keep batch memory low.
     ``name`` replaces the file stem as the recording's name (see :func:`unique_names`).
+    With ``report_out``, the recording's HTML report is written into ``report_out/reports``.
     """
     try:
         recording = load_with_options(path, options.load)
         if name is not None:
             recording = replace(recording, name=name)
         result = _analyze_loaded(recording, options)
+        if report_out is not None:
+            write_report(result, report_out, options)
         if not keep_recording:
             result.recording = None
         return result
@@ -298,9 +310,20 @@ def analyze_recording(
 
 
 def _analyze_named(
-    path: Path, *, options: AnalysisOptions, keep_recording: bool, names: dict[Path, str]
+    path: Path,
+    *,
+    options: AnalysisOptions,
+    keep_recording: bool,
+    names: dict[Path, str],
+    report_out: Path | None,
 ) -> RecordingResult:
-    return analyze_recording(path, options, keep_recording=keep_recording, name=names[path])
+    return analyze_recording(
+        path, options, keep_recording=keep_recording, name=names[path], report_out=report_out
+    )
+
+
+def _report_exists(out: Path, names: dict[Path, str], path: Path) -> bool:
+    return report_path(out, names[path]).exists()
 
 
 def _failed(path: Path, name: str | None, message: str, trace: str = "") -> RecordingResult:
@@ -320,12 +343,12 @@ def _failed(path: Path, name: str | None, message: str, trace: str = "") -> Reco
 
 def _analyze_loaded(recording: Recording, options: AnalysisOptions) -> RecordingResult:
     doses = dose_rates(recording, options.epochs)
-    fits = unit_dose_response(doses, options.fit) if len(doses) else pd.DataFrame()
-    units = unit_table(recording, options.epochs).merge(
-        _classification_table(recording, doses, options), on="unit", how="left"
+    quality = qc_table(recording, options.epochs, options.qc).drop(columns="recording")
+    units = (
+        unit_table(recording, options.epochs)
+        .merge(_classification_table(recording, doses, options), on="unit", how="left")
+        .merge(quality, on="unit", how="left")
     )
-    if len(fits):  # one row per unit and dose-response drug
-        units = units.merge(fits, on=["recording", "unit"], how="left")
     row = {
         "recording": recording.name,
         "path": str(recording.path),
@@ -340,7 +363,30 @@ def _analyze_loaded(recording: Recording, options: AnalysisOptions) -> Recording
         "warnings": " | ".join([*recording.warnings, *_baseline_warning(recording, options)]),
     }
     timecourse = timecourse_table(recording, params=options.timecourse, epochs=options.epochs)
-    return RecordingResult(row, units, doses, fits, timecourse, recording=recording)
+    return RecordingResult(row, units, doses, pd.DataFrame(), timecourse, recording=recording)
+
+
+def fit_doses(doses: pd.DataFrame, params: FitParams = DEFAULT_FIT_PARAMS) -> pd.DataFrame:
+    """Dose-response fits of every unit in ``doses`` (one vectorised call; empty without doses)."""
+    return unit_dose_response(doses, params) if len(doses) else pd.DataFrame()
+
+
+def with_fits(units: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
+    """``units`` with the fit columns: one row per unit and dose-response drug."""
+    if fits.empty:
+        return units
+    return units.merge(fits, on=["recording", "unit"], how="left")
+
+
+def write_report(result: RecordingResult, out: Path, options: AnalysisOptions) -> None:
+    """Fit the recording's units and write its HTML report while the recording is loaded."""
+    result.fits = fit_doses(result.doses, options.fit)
+    write_recording_report(
+        result,
+        out,
+        units_table=with_fits(result.units, result.fits),
+        params={"rapheunit_version": __version__, "parameters": options.as_dict()},
+    )
 
 
 def _baseline_warning(recording: Recording, options: AnalysisOptions) -> list[str]:
@@ -426,6 +472,8 @@ def analyze(
     resume: bool = False,
     progress: bool = False,
     formats: Sequence[str] = ("csv",),
+    report: bool = True,
+    tables: bool = True,
     **settings: Any,
 ) -> BatchResult:
     """Analyse recordings and (with ``out``) write the tables.
@@ -450,6 +498,10 @@ def analyze(
         Show a progress bar.
     formats : sequence of {"csv", "parquet"}
         Table formats to write; CSV is always written.
+    report : bool
+        With ``out``, also write ``reports/<recording>.html`` and ``reports/index.html``.
+    tables : bool
+        With ``out``, write the tables and ``params.json`` (``rapheunit report`` does not).
 
     Returns
     -------
@@ -473,21 +525,29 @@ def analyze(
     inputs = [paths] if isinstance(paths, str | Path) else list(paths)
     found = find_recordings(inputs)
     out_path = None if out is None else Path(out)
+    report_out = out_path if report else None
+    names = unique_names(found)
     worker = cached_worker(
         partial(
             _analyze_named,
             options=options,
             keep_recording=out is None and jobs == 1,
-            names=unique_names(found),
+            names=names,
+            report_out=report_out,
         ),
         out_path,
         parameters_key(options.as_dict() | {"version": __version__}),
         resume,
+        # A resumed input is redone when its report is wanted but missing.
+        needs=None if report_out is None else partial(_report_exists, report_out, names),
     )
     results = list(_with_progress(run_all(worker, found, run), len(found), run.progress))
     batch = combine(results, options)
     if out_path is not None:
-        write_outputs(batch, out_path, formats)
+        if tables:
+            write_outputs(batch, out_path, formats)
+        if report_out is not None:
+            write_index(batch.recordings, batch.units, report_out)
     return batch
 
 
@@ -545,11 +605,12 @@ def combine(results: Sequence[RecordingResult], options: AnalysisOptions) -> Bat
     }
     choice = options.population
     metadata = None if choice.metadata is None else read_metadata(choice.metadata)
+    fits = _batch_fits(results, options.fit)
     tables = {
         "recordings": recordings,
-        "units": _stack([r.units for r in results], UNIT_COLUMNS),
+        "units": with_fits(_stack([r.units for r in results], UNIT_COLUMNS), fits),
         "doses": _stack([r.doses for r in results], (*DOSE_COLUMNS, "baseline_rate_hz")),
-        "fits": _stack([r.fits for r in results], ()),
+        "fits": fits,
         "timecourse": _stack([r.timecourse for r in results], TIMECOURSE_COLUMNS),
     }
     groups = pd.DataFrame()
@@ -577,6 +638,12 @@ def combine(results: Sequence[RecordingResult], options: AnalysisOptions) -> Bat
         params=params,
         results=list(results),
     )
+
+
+def _batch_fits(results: Sequence[RecordingResult], params: FitParams) -> pd.DataFrame:
+    """Fits made with the reports, and one vectorised fit for every other recording."""
+    unfitted = _stack([r.doses for r in results if r.fits.empty], ())
+    return _stack([*(r.fits for r in results), fit_doses(unfitted, params)], ())
 
 
 def _joined(table: pd.DataFrame, metadata: pd.DataFrame) -> pd.DataFrame:

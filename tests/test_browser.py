@@ -1,0 +1,183 @@
+"""Reports opened in a real headless Chromium: no console errors, every figure displayed.
+
+Chromium runs without network, sandbox or GPU. Two runs per page:
+
+1. the report as written, with console logging on stderr and a screenshot
+   kept in ``test-artifacts/`` (any Content-Security-Policy violation, failed
+   load or script output shows up as a ``CONSOLE`` line);
+2. a probe copy whose policy admits one inline script, injected first in
+   ``<head>``: it replaces ``alert``, records load errors and, on ``load``,
+   writes onto ``<body>`` how many images there are, how many did not decode
+   (``naturalWidth == 0``) and how many scripts the page holds; ``--dump-dom``
+   returns the result.
+
+Without Chromium the tests skip, except in CI (``CI=true``), where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rapheunit.epochs import EpochParams, dose_rates
+from rapheunit.model import Annotation, Injection
+from rapheunit.pipeline import AnalysisOptions, RecordingResult, unit_table
+from rapheunit.report import write_index, write_recording_report
+from rapheunit.simulate import simulate_recording
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+CHROMIUM_NAMES = ("chromium", "chromium-browser")
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+)
+TIMEOUT_S = 120
+# A relaxed policy for the probe copy only: its one inline script may run.
+PROBE_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; " \
+               "script-src 'unsafe-inline'"
+PROBE = """<script>
+window.__errors = [];
+window.alert = function (message) { window.__errors.push("alert:" + message); };
+window.addEventListener("error", function (event) {
+  window.__errors.push(String(event.message || (event.target && (event.target.src || "?"))));
+}, true);
+window.addEventListener("load", function () {
+  var images = Array.prototype.slice.call(document.images);
+  var broken = images.filter(function (image) {
+    return !(image.complete && image.naturalWidth > 0);
+  });
+  var body = document.body;
+  body.setAttribute("data-images", images.length);
+  body.setAttribute("data-broken", broken.length);
+  body.setAttribute("data-scripts", document.scripts.length);
+  body.setAttribute("data-errors", window.__errors.join("|"));
+  body.setAttribute("data-probe", "done");
+});
+</script>"""
+
+
+def _find_chromium() -> str | None:
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = _find_chromium()
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium is required in CI for the browser tests (apt-get install "
+                        "chromium)")
+        pytest.skip("Chromium is not installed")
+    return path
+
+
+def _run(chromium: str, page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess:
+    command = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra,
+               page.resolve().as_uri()]
+    return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S,
+                          check=False)
+
+
+def _console_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "CONSOLE" in line]
+
+
+def _open(
+    chromium: str, page: Path, tmp_path: Path, screenshot: Path, window: str = "1280,2400"
+) -> str:
+    """Load ``page`` (screenshot kept): assert a clean console, return the probe's ``<body>``."""
+    shot = [f"--screenshot={screenshot}", f"--window-size={window}"]
+    plain = _run(chromium, page, tmp_path / "profile-plain", "--enable-logging=stderr", "--v=0",
+                 "--virtual-time-budget=5000", *shot)
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    assert _console_lines(plain.stderr) == []
+    return _probe(chromium, page, tmp_path)
+
+
+def _probe(chromium: str, page: Path, tmp_path: Path) -> str:
+    """Open a probe copy of ``page`` and return its ``<body>`` tag with the probe's findings."""
+    html = re.sub(r'content="default-src[^"]*"', f'content="{PROBE_POLICY}"',
+                  page.read_text(encoding="utf-8"), count=1)
+    probe_page = page.with_name("probe-" + page.name)
+    probe_page.write_text(html.replace("<head>", "<head>\n" + PROBE, 1), encoding="utf-8")
+    probed = _run(chromium, probe_page, tmp_path / "profile-probe", "--dump-dom",
+                  "--virtual-time-budget=5000")
+    assert probed.returncode == 0, probed.stderr[-2000:]
+    body = re.search(r"<body[^>]*>", probed.stdout)
+    assert body is not None, probed.stdout[:2000]
+    return body.group(0)
+
+
+def _attribute(body: str, name: str) -> str:
+    found = re.search(rf'{name}="([^"]*)"', body)
+    assert found is not None, body
+    return found.group(1)
+
+
+def test_probe_detects_broken_images_and_scripts(chromium: str, tmp_path: Path) -> None:
+    """The harness itself: a page with a missing image and a script is caught."""
+    page = tmp_path / "bad.html"
+    page.write_text('<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" '
+                    'content="default-src \'none\'"></head><body><img src="missing.png">'
+                    "</body></html>", encoding="utf-8")
+    plain = _run(chromium, page, tmp_path / "profile-bad", "--enable-logging=stderr", "--v=0",
+                 "--virtual-time-budget=3000")
+    assert _console_lines(plain.stderr), "a CSP violation must reach the console"
+    page.write_text(page.read_text().replace("</body>", "<script>alert(1)</script></body>"))
+    body = _probe(chromium, page, tmp_path)
+    assert _attribute(body, "data-broken") == "1"
+    assert "alert:1" in _attribute(body, "data-errors")
+
+
+def test_report_opens_without_errors_and_shows_every_figure(
+    chromium: str, tmp_path: Path
+) -> None:
+    recording, _ = simulate_recording("browser <script>alert(3)", ["5ht_clock", "fast_regular"],
+                                      seed=4)
+    first = recording.injections[0]
+    recording.injections[0] = Injection(first.time_s, first.drug, first.dose, first.dose_unit,
+                                        first.cumulative_dose, label="<script>alert(1)</script>")
+    recording.annotations.append(Annotation(5.0, "<img src=x onerror=alert(2)>", "no dose"))
+    epochs = EpochParams()
+    row = {"recording": recording.name, "path": "browser.nix", "status": "ok", "error": "",
+           "n_units": 2}
+    result = RecordingResult(row, unit_table(recording, epochs), dose_rates(recording, epochs),
+                             recording=recording)
+    params = {"parameters": AnalysisOptions().as_dict()}
+    page = write_recording_report(result, tmp_path, params=params)
+    ARTIFACTS.mkdir(exist_ok=True)
+    screenshot = ARTIFACTS / "report.png"
+    screenshot.unlink(missing_ok=True)
+    body = _open(chromium, page, tmp_path, screenshot)
+    assert _attribute(body, "data-probe") == "done"
+    assert _attribute(body, "data-images") == str(len(recording.units))
+    assert _attribute(body, "data-broken") == "0"
+    assert _attribute(body, "data-scripts") == "1"  # the probe only: nothing injected
+    assert _attribute(body, "data-errors") == ""
+    assert screenshot.stat().st_size > 10_000
+
+
+def test_index_opens_without_errors(chromium: str, tmp_path: Path) -> None:
+    recordings = pd.DataFrame([
+        {"recording": "ok_one", "status": "ok", "error": "", "n_units": 1},
+        {"recording": "broken", "status": "failed", "error": "<script>alert(1)</script>",
+         "n_units": 0},
+    ])
+    units = pd.DataFrame({"recording": ["ok_one"], "unit": ["u"], "qc_status": ["pass"]})
+    page = write_index(recordings, units, tmp_path)
+    ARTIFACTS.mkdir(exist_ok=True)
+    body = _open(chromium, page, tmp_path, ARTIFACTS / "index.png", window="1280,600")
+    assert _attribute(body, "data-scripts") == "1"
+    assert _attribute(body, "data-errors") == ""

@@ -1,0 +1,370 @@
+"""HTML reports: content, escaping, file names, index, notebook summaries and speed."""
+
+from __future__ import annotations
+
+import base64
+import re
+import struct
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rapheunit.doseresponse import unit_dose_response
+from rapheunit.epochs import EpochParams, dose_rates
+from rapheunit.model import Annotation, Injection, Recording, Unit
+from rapheunit.pipeline import AnalysisOptions, RecordingResult, unit_table
+from rapheunit.plot import new_axes
+from rapheunit.report import (
+    INDEX_NAME,
+    REPORTS_DIR,
+    UnitPage,
+    batch_html,
+    figure_data_uri,
+    recording_html,
+    render_recording_report,
+    report_filename,
+    unit_figure,
+    unit_html,
+    write_index,
+    write_recording_pdf,
+    write_recording_report,
+)
+from rapheunit.simulate import simulate_recording
+
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+SCRIPT = "<script>alert(1)</script>"
+IMG_ATTACK = '<img src=x onerror="alert(2)">'
+PARAMS = {"rapheunit_version": "test", "parameters": AnalysisOptions().as_dict()}
+REPORT_BUDGET_MINIMAL_FIGURES = 40
+
+
+def _result(recording: Recording, *, with_fits: bool = True) -> RecordingResult:
+    epochs = EpochParams()
+    units = unit_table(recording, epochs)
+    doses = dose_rates(recording, epochs)
+    if with_fits and len(doses):
+        units = units.merge(unit_dose_response(doses), on=["recording", "unit"], how="left")
+    row = {"recording": recording.name, "path": str(recording.path), "status": "ok",
+           "error": "", "n_units": len(recording.units), "duration_s": recording.duration_s,
+           "reader": recording.reader, "n_injections": len(recording.injections)}
+    return RecordingResult(row, units, doses, recording=recording)
+
+
+@pytest.fixture(scope="module")
+def hostile_recording() -> Recording:
+    """A simulated 1 h recording whose names and labels try to inject HTML."""
+    # Recording names cannot hold "/" (model.check_recording_name), so no closing tag here.
+    recording, _ = simulate_recording(
+        "evil <script>alert(3)", ["5ht_clock", "fast_irregular", "5ht_burst"], seed=5,
+        n_doses=9, dose_interval_s=300.0,
+    )
+    recording.units[1].id = IMG_ATTACK
+    first = recording.injections[0]
+    recording.injections[0] = Injection(first.time_s, first.drug, first.dose, first.dose_unit,
+                                        first.cumulative_dose, label=SCRIPT, source="file")
+    recording.annotations.append(Annotation(12.0, SCRIPT, "no dose"))
+    recording.provenance["sha256"] = "ab" * 32
+    recording.warnings.append(f"odd marker {SCRIPT}")
+    return recording
+
+
+@pytest.fixture(scope="module")
+def hostile_html(hostile_recording: Recording) -> str:
+    result = _result(hostile_recording)
+    return render_recording_report(result, units_table=result.units, doses_table=result.doses,
+                                   params=PARAMS)
+
+
+def _png_size(data_uri: str) -> tuple[int, int]:
+    png = base64.b64decode(data_uri.split(",", 1)[1])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", png[16:24])
+
+
+# --- file names -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", "/abs/path", "..", ".", "", "a/b", "index", "INDEX", "\x00x",
+             "con", "x" * 500, "naïve räphe"],
+)
+def test_report_filenames_stay_in_the_reports_folder(name: str, tmp_path: Path) -> None:
+    filename = report_filename(name)
+    assert re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*\.html", filename)
+    assert filename.lower() != INDEX_NAME
+    assert (tmp_path / filename).resolve().parent == tmp_path.resolve()
+
+
+def test_readable_names_are_kept() -> None:
+    assert report_filename("drn01_5ht-clock.v2") == "drn01_5ht-clock.v2.html"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=30), st.text(max_size=30))
+def test_different_names_get_different_files(first: str, second: str) -> None:
+    if first != second:
+        assert report_filename(first) != report_filename(second)
+    assert "/" not in report_filename(first)
+
+
+# --- the recording report ----------------------------------------------------------------------
+
+
+def test_report_escapes_everything_from_the_file(hostile_html: str) -> None:
+    assert "<script" not in hostile_html.lower()
+    assert "onerror=" not in hostile_html.replace("onerror=&#34;", "")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hostile_html
+    assert "&lt;img src=x onerror=&#34;alert(2)&#34;&gt;" in hostile_html
+    assert "evil &lt;script&gt;alert(3)" in hostile_html
+
+
+def test_report_is_self_contained(hostile_html: str) -> None:
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", hostile_html)
+    assert "<link" not in hostile_html
+    assert "@import" not in hostile_html
+    assert "default-src 'none'" in hostile_html  # the CSP forbids scripts and network
+
+
+def test_report_embeds_one_figure_per_unit(hostile_html: str) -> None:
+    sources = re.findall(r'<img src="([^"]+)"', hostile_html)
+    assert len(sources) == 3
+    for source in sources:
+        assert source.startswith("data:image/png;base64,")
+        width, height = _png_size(source)
+        assert width > 500 and height > 300
+
+
+def test_report_shows_provenance_injections_and_tables(hostile_recording: Recording,
+                                                       hostile_html: str) -> None:
+    assert "ab" * 32 in hostile_html  # sha256
+    assert "simulator" in hostile_html  # reader
+    assert "baseline_s" in hostile_html  # parameters
+    assert "response_s" in hostile_html
+    for injection in hostile_recording.injections[1:]:
+        assert f"<td>{injection.label}</td>" in hostile_html
+    n_units, n_injections = len(hostile_recording.units), len(hostile_recording.injections)
+    assert hostile_html.count('<section class="unit"') == n_units
+    dose_rows = re.findall(r"<tr><td>(ipsapirone|WAY-100635)</td>", hostile_html)
+    assert len(dose_rows) == n_units * n_injections
+    fits = re.findall(r'<h3>Dose-response fit</h3>\s*<div class="wide">', hostile_html)
+    assert len(fits) == n_units
+    assert "Not classified in this run." in hostile_html
+
+
+def test_report_computes_qc_when_the_table_lacks_it(hostile_html: str) -> None:
+    # Every unit gets a QC badge, and the unparsed marker is one of the flags.
+    assert len(re.findall(r'class="badge badge-(pass|warn|fail)"', hostile_html)) >= 6
+    assert "<code>unparsed_markers</code>" in hostile_html
+
+
+def test_report_uses_classification_and_qc_columns_that_exist(
+    hostile_recording: Recording,
+) -> None:
+    result = _result(hostile_recording, with_fits=False)
+    units = result.units.assign(
+        classification="putative_5ht", subtype="clock_like", rule_set="aghajanian_classic",
+        rate_criterion="pass", regularity_criterion="fail",
+        classification_reasons="rate 1.2 Hz in [0.5, 2.5]; CV 0.7 >= 0.5",
+        qc_status="fail", qc_flags="custom_flag", qc_reasons="fail: my own reason",
+    )
+    html = render_recording_report(result, units_table=units, doses_table=result.doses,
+                                   params={})
+    assert html.count('<span class="verdict">putative_5ht</span>') == 3
+    assert ">regularity_criterion</th><td>fail</td>" in html
+    assert "<li>CV 0.7 &gt;= 0.5</li>" in html
+    assert html.count("<code>custom_flag</code>") == 3
+    assert "<code>unparsed_markers</code>" not in html  # the table's QC is used as given
+    assert "No fit in this run." in html
+
+
+def test_failed_recording_gets_a_page_with_its_error() -> None:
+    row = {"recording": "broken", "path": "broken.smr", "status": "failed",
+           "error": "broken.smr: <b>truncated</b> file", "n_units": 0}
+    result = RecordingResult(row, pd.DataFrame(), pd.DataFrame())
+    html = render_recording_report(result, units_table=pd.DataFrame(),
+                                   doses_table=pd.DataFrame(), params={})
+    assert "broken.smr: &lt;b&gt;truncated&lt;/b&gt; file" in html
+    assert "Analysis failed" in html
+    assert "<img" not in html
+
+
+def test_write_recording_report_writes_inside_the_reports_folder(
+    hostile_recording: Recording, tmp_path: Path
+) -> None:
+    path = write_recording_report(_result(hostile_recording), tmp_path, params=PARAMS)
+    assert path.parent == tmp_path / REPORTS_DIR
+    assert path.name == report_filename(hostile_recording.name)
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temp files left
+
+
+def test_pdf_has_one_page_per_unit(hostile_recording: Recording, tmp_path: Path) -> None:
+    path = write_recording_pdf(_result(hostile_recording), tmp_path)
+    content = path.read_bytes()
+    assert content.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page\b", content)) == len(hostile_recording.units)
+
+
+def test_page_reuse_leaves_no_trace_of_the_previous_unit(hostile_recording: Recording) -> None:
+    result = _result(hostile_recording)
+    units = result.units.set_index("unit")
+    responder, flat = hostile_recording.units[0], hostile_recording.units[1]
+
+    def draw(page: UnitPage | None, unit: Unit) -> str:
+        kwargs = {"doses": result.doses[result.doses["unit"] == unit.id],
+                  "fit": units.loc[unit.id].rename(None)}
+        figure = page.draw(unit, **kwargs) if page else unit_figure(hostile_recording, unit,
+                                                                     **kwargs)
+        return figure_data_uri(figure)
+
+    page = UnitPage(hostile_recording)
+    draw(page, responder)
+    draw(page, flat)
+    assert draw(page, responder) == draw(None, responder)
+
+
+# --- the index -------------------------------------------------------------------------------
+
+
+def test_index_lists_every_recording_with_status_counts_and_links(tmp_path: Path) -> None:
+    recordings = pd.DataFrame([
+        {"recording": "good", "status": "ok", "error": "", "n_units": 2, "duration_s": 100.0},
+        {"recording": "../bad<i>", "status": "failed", "error": "bad: <i>no units</i>",
+         "n_units": 0, "duration_s": np.nan},
+    ])
+    units = pd.DataFrame({"recording": ["good", "good"], "unit": ["a", "b"],
+                          "classification": ["putative_5ht", "non_5ht"],
+                          "qc_status": ["pass", "warn"]})
+    path = write_index(recordings, units, tmp_path)
+    assert path == tmp_path / REPORTS_DIR / INDEX_NAME
+    html = path.read_text(encoding="utf-8")
+    links = re.findall(r'<a href="([^"]+)">', html)
+    assert links == [report_filename("good"), report_filename("../bad<i>")]
+    assert "bad: &lt;i&gt;no units&lt;/i&gt;" in html
+    assert "non_5ht: 1, putative_5ht: 1" in html
+    assert "pass: 1, warn: 1" in html
+    assert "<i>" not in html
+
+
+# --- notebook summaries ------------------------------------------------------------------------
+
+
+def test_notebook_summaries_escape_and_show_units(hostile_recording: Recording) -> None:
+    html = recording_html(hostile_recording)
+    assert "<script" not in html.lower()
+    assert html.count("<img") == len(hostile_recording.units)
+    for unit in hostile_recording.units[:1]:
+        assert f"<td>{unit.id}</td><td>{unit.n_spikes}</td>" in html
+    unit = hostile_recording.units[1]
+    assert "&lt;img" in unit_html(unit, hostile_recording)
+    assert f"{unit.n_spikes} spikes" in unit_html(unit)
+
+
+def test_batch_summary_lists_recordings() -> None:
+    class Batch:
+        recordings = pd.DataFrame({"recording": ["a", "b"], "status": ["ok", "failed"],
+                                   "error": ["", f"b: {SCRIPT}"], "n_units": [1, 0]})
+        units = pd.DataFrame({"recording": ["a"], "unit": ["u"], "qc_status": ["pass"]})
+
+    html = batch_html(Batch())
+    assert "<script" not in html
+    assert html.count("<tr class=") == 2
+    assert "pass: 1" in html
+
+
+# --- speed ------------------------------------------------------------------------------------
+
+
+def _minimal_figure_cpu_s() -> float:
+    """CPU time of the smallest useful matplotlib job on this machine (best of 5)."""
+    timings = []
+    for _ in range(5):
+        start = time.process_time()
+        ax = new_axes()
+        ax.plot(range(10))
+        ax.set_xlabel("x")
+        figure_data_uri(ax.figure)
+        timings.append(time.process_time() - start)
+    return min(timings)
+
+
+@pytest.mark.slow
+def test_report_of_a_one_hour_three_unit_recording_is_fast() -> None:
+    """A 1 h, 3-unit report costs at most 40 minimal figures.
+
+    The budget is relative, so that the test means the same on a loaded CI
+    machine as on a laptop: where a minimal figure takes ~20 ms (typical
+    hardware), 40 of them are 0.8 s, and the report takes about half that.
+    """
+    recording, _ = simulate_recording("speed", ["5ht_clock", "fast_irregular", "5ht_burst"],
+                                      seed=2, n_doses=10, dose_interval_s=300.0)
+    assert recording.duration_s >= 3600.0
+    result = _result(recording)
+    timings = []
+    for _ in range(2):  # the first run also pays for imports and font caches
+        start = time.process_time()
+        render_recording_report(result, units_table=result.units, doses_table=result.doses,
+                                params=PARAMS)
+        timings.append(time.process_time() - start)
+    budget = REPORT_BUDGET_MINIMAL_FIGURES * _minimal_figure_cpu_s()
+    assert min(timings) < budget, (timings, budget)
+
+
+# --- real data ---------------------------------------------------------------------------------
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not REALDATA.exists(), reason=f"real recordings not present at {REALDATA}")
+def test_report_of_the_real_spike2_file(tmp_path: Path) -> None:
+    import rapheunit
+
+    recording = rapheunit.load(REALDATA / "spike2" / "Extracellular_Spikes.smr")
+    path = write_recording_report(_result(recording), tmp_path, params=PARAMS)
+    html = path.read_text(encoding="utf-8")
+    assert html.count("<img") == len(recording.units) == 5
+    assert "Drug added" in html  # the dose-less marker is listed, not lost
+    assert recording.provenance["sha256"] in html
+    assert "<script" not in html.lower()
+
+
+# --- with the pipeline -------------------------------------------------------------------------
+
+
+def test_reports_of_an_analysed_batch(tmp_path: Path) -> None:
+    from rapheunit.pipeline import analyze
+    from rapheunit.report import write_reports
+    from rapheunit.simulate import write_recording
+
+    recording, truth = simulate_recording("pipeline_rec", ["5ht_clock", "fast_regular"], seed=3)
+    write_recording(recording, truth, tmp_path / "in", "csv")
+    (tmp_path / "in" / "broken.csv").write_text("not,a,spike table\n", encoding="utf-8")
+    batch = analyze(tmp_path / "in")
+    paths = write_reports(batch, tmp_path / "out")
+    assert sorted(path.name for path in paths) == sorted(
+        [report_filename("pipeline_rec"), report_filename("broken"), INDEX_NAME]
+    )
+    report = (tmp_path / "out" / REPORTS_DIR / report_filename("pipeline_rec")).read_text()
+    assert report.count("<img") == 2
+    assert report.count('<span class="verdict">') == 2  # the pipeline classified both units
+    index = (tmp_path / "out" / REPORTS_DIR / INDEX_NAME).read_text()
+    assert "badge-failed" in index and "badge-ok" in index
+
+
+def test_a_result_without_its_recording_gets_tables_without_figures(
+    hostile_recording: Recording,
+) -> None:
+    result = _result(hostile_recording)
+    result.recording = None  # as after analyze(..., out=...) or a parallel worker
+    html = render_recording_report(result, units_table=result.units, doses_table=result.doses,
+                                   params={})
+    assert "<img" not in html
+    assert html.count("No figures: the recording was not in memory") == 3
+    assert html.count('<section class="unit"') == 3
+    assert "&lt;img src=x onerror=&#34;alert(2)&#34;&gt;" in html  # unit ids still escaped
+    n_injections = len(hostile_recording.injections)
+    assert html.count("<td>doses table</td>") == n_injections  # schedule from the dose rows
