@@ -80,8 +80,9 @@ def part_path(out: Path, input_path: Path) -> Path:
 
 
 def save_part(path: Path, input_sha256: str, params_key: str, tables: dict[str, Any]) -> None:
-    """Write one recording's tables (records) with the keys they were computed for."""
-    write_json({"input_sha256": input_sha256, "params_key": params_key, "tables": tables}, path)
+    """Write one recording's tables with the keys they were computed for (compact JSON)."""
+    part = {"input_sha256": input_sha256, "params_key": params_key, "tables": tables}
+    write_json(part, path, indent=None)
 
 
 def load_part(path: Path, input_sha256: str, params_key: str) -> dict[str, Any] | None:
@@ -142,9 +143,16 @@ def input_sha256(path: Path) -> str:
 
 
 def frames_to_records(frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
-    """Tables as JSON-ready column lists and records."""
+    """Tables as JSON-ready column lists (``tolist`` keeps every float exactly).
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"unit": ["a"], "rate_hz": [0.1 + 0.2]})
+    >>> records_to_frames(frames_to_records({"t": table}))["t"].equals(table)
+    True
+    """
     return {
-        name: {"columns": list(frame.columns), "records": frame.to_dict(orient="records")}
+        name: {"columns": list(frame.columns), "data": [frame[c].tolist() for c in frame.columns]}
         for name, frame in frames.items()
     }
 
@@ -152,7 +160,9 @@ def frames_to_records(frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
 def records_to_frames(tables: dict[str, Any]) -> dict[str, pd.DataFrame]:
     """Inverse of :func:`frames_to_records`."""
     return {
-        name: pd.DataFrame.from_records(table["records"], columns=table["columns"])
+        name: pd.DataFrame(
+            dict(zip(table["columns"], table["data"], strict=True)), columns=table["columns"]
+        )
         for name, table in tables.items()
     }
 

@@ -52,6 +52,7 @@ the file where it cannot (NixIO, which also loads every raw signal: more than
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -456,10 +457,17 @@ def sha256_of(path: Path, chunk_bytes: int = 1 << 20) -> str:
 
 
 def package_versions(names: Sequence[str] = PACKAGES_IN_PROVENANCE) -> dict[str, str]:
-    """Installed versions of the packages that shape the results."""
+    """Installed versions of the packages that shape the results.
+
+    Examples
+    --------
+    >>> package_versions(("numpy",))["numpy"] == np.__version__
+    True
+    """
     return {name: _version(name) for name in names}
 
 
+@functools.cache  # reading package metadata costs ~4 ms a package, once per process is enough
 def _version(name: str) -> str:
     try:
         return metadata.version(name)

@@ -44,9 +44,9 @@ def write_csv(table: pd.DataFrame, path: Path) -> Path:
     return write_atomic(path, lambda tmp: table.to_csv(tmp, index=False))
 
 
-def write_json(data: Any, path: Path) -> Path:
-    """Write ``data`` as indented JSON atomically."""
-    text = json.dumps(data, indent=2, sort_keys=True, default=str)
+def write_json(data: Any, path: Path, *, indent: int | None = 2) -> Path:
+    """Write ``data`` as JSON atomically (``indent=None``: compact, for machine-read files)."""
+    text = json.dumps(data, indent=indent, sort_keys=indent is not None, default=str)
     return write_atomic(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
 
 
