@@ -24,7 +24,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed-run
 	$(BIN)/rapheunit analyze recordings/ --out $(OUT)
-	@echo "Results: $(OUT)/recordings.csv, $(OUT)/units.csv, $(OUT)/doses.csv, $(OUT)/params.json"
+	@echo "Results: tables in $(OUT)/ (units.csv, doses.csv, summary.csv, ...); reports in $(OUT)/reports/index.html"
 
 test: $(VENV)/.installed-test
 	@sh scripts/ensure-chromium.sh

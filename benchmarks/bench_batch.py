@@ -83,8 +83,10 @@ def main() -> None:
             f"simulated {args.n} one-hour {args.format} recordings, {n_spikes:,} spikes "
             f"in {time.perf_counter() - started:.1f} s"
         )
-        print(f"{'jobs':>4} {'reports':>7} {'wall s':>8} {'s/rec':>7} {'rec/s':>7} {'rec/min':>8} "
-              f"{'spikes/s':>11}")
+        print(
+            f"{'jobs':>4} {'reports':>7} {'wall s':>8} {'s/rec':>7} {'rec/s':>7} {'rec/min':>8} "
+            f"{'spikes/s':>11}"
+        )
         timings: dict[tuple[int, bool], float] = {}
         for reports in (False,) if args.skip_reports else (False, True):
             for jobs in (1, 2):
@@ -96,7 +98,9 @@ def main() -> None:
                 )
         for reports in sorted({r for _, r in timings}):
             speedup = timings[1, reports] / timings[2, reports]
-            print(f"speed-up on 2 cores ({'with' if reports else 'without'} reports): {speedup:.2f}x")
+            print(
+                f"speed-up on 2 cores ({'with' if reports else 'without'} reports): {speedup:.2f}x"
+            )
 
 
 if __name__ == "__main__":

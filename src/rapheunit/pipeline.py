@@ -163,6 +163,7 @@ class RecordingResult:
     doses: pd.DataFrame
     fits: pd.DataFrame = field(default_factory=pd.DataFrame)
     timecourse: pd.DataFrame = field(default_factory=pd.DataFrame)
+    timecourse_metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
     recording: Recording | None = None
     traceback: str = ""
 
@@ -174,7 +175,12 @@ class RecordingResult:
     def to_part(self) -> dict[str, Any]:
         """The tables as JSON-ready data (see :mod:`rapheunit.batch`)."""
         frames = {"recording": pd.DataFrame([self.recording_row]), "units": self.units}
-        more = {"doses": self.doses, "fits": self.fits, "timecourse": self.timecourse}
+        more = {
+            "doses": self.doses,
+            "fits": self.fits,
+            "timecourse": self.timecourse,
+            "timecourse_metrics": self.timecourse_metrics,
+        }
         return frames_to_records(frames | more)
 
     @classmethod
@@ -182,7 +188,14 @@ class RecordingResult:
         """Rebuild a result saved with :meth:`to_part`."""
         frames = records_to_frames(part)
         row = frames["recording"].iloc[0].to_dict()
-        return cls(row, frames["units"], frames["doses"], frames["fits"], frames["timecourse"])
+        return cls(
+            row,
+            frames["units"],
+            frames["doses"],
+            frames["fits"],
+            frames["timecourse"],
+            frames["timecourse_metrics"],
+        )
 
 
 @dataclass
@@ -363,7 +376,15 @@ def _analyze_loaded(recording: Recording, options: AnalysisOptions) -> Recording
         "warnings": " | ".join([*recording.warnings, *_baseline_warning(recording, options)]),
     }
     timecourse = timecourse_table(recording, params=options.timecourse, epochs=options.epochs)
-    return RecordingResult(row, units, doses, pd.DataFrame(), timecourse, recording=recording)
+    return RecordingResult(
+        row,
+        units,
+        doses,
+        pd.DataFrame(),
+        timecourse,
+        timecourse_metrics(timecourse, options.timecourse),
+        recording=recording,
+    )
 
 
 def fit_doses(doses: pd.DataFrame, params: FitParams = DEFAULT_FIT_PARAMS) -> pd.DataFrame:
@@ -612,6 +633,7 @@ def combine(results: Sequence[RecordingResult], options: AnalysisOptions) -> Bat
         "doses": _stack([r.doses for r in results], (*DOSE_COLUMNS, "baseline_rate_hz")),
         "fits": fits,
         "timecourse": _stack([r.timecourse for r in results], TIMECOURSE_COLUMNS),
+        "timecourse_metrics": _stack([r.timecourse_metrics for r in results], ()),
     }
     groups = pd.DataFrame()
     if metadata is not None:
@@ -633,7 +655,7 @@ def combine(results: Sequence[RecordingResult], options: AnalysisOptions) -> Bat
         summary=summary,
         population=population,
         timecourse=timecourse,
-        timecourse_metrics=timecourse_metrics(timecourse, options.timecourse),
+        timecourse_metrics=tables["timecourse_metrics"],
         groups=groups,
         params=params,
         results=list(results),
