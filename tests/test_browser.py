@@ -36,13 +36,20 @@ pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 )
 TIMEOUT_S = 120
 # A relaxed policy for the probe copy only: its one inline script may run.
-PROBE_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; " \
-               "script-src 'unsafe-inline'"
+PROBE_POLICY = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+)
 PROBE = """<script>
 window.__errors = [];
 window.alert = function (message) { window.__errors.push("alert:" + message); };
@@ -77,17 +84,22 @@ def chromium() -> str:
     path = _find_chromium()
     if path is None:
         if os.environ.get("CI") == "true":
-            pytest.fail("Chromium is required in CI for the browser tests (apt-get install "
-                        "chromium)")
+            pytest.fail(
+                "Chromium is required in CI for the browser tests (apt-get install chromium)"
+            )
         pytest.skip("Chromium is not installed")
     return path
 
 
 def _run(chromium: str, page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess:
-    command = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *extra,
-               page.resolve().as_uri()]
-    return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S,
-                          check=False)
+    command = [
+        chromium,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={profile}",
+        *extra,
+        page.resolve().as_uri(),
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
 
 
 def _console_lines(stderr: str) -> list[str]:
@@ -99,8 +111,15 @@ def _open(
 ) -> str:
     """Load ``page`` (screenshot kept): assert a clean console, return the probe's ``<body>``."""
     shot = [f"--screenshot={screenshot}", f"--window-size={window}"]
-    plain = _run(chromium, page, tmp_path / "profile-plain", "--enable-logging=stderr", "--v=0",
-                 "--virtual-time-budget=5000", *shot)
+    plain = _run(
+        chromium,
+        page,
+        tmp_path / "profile-plain",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=5000",
+        *shot,
+    )
     assert plain.returncode == 0, plain.stderr[-2000:]
     assert _console_lines(plain.stderr) == []
     return _probe(chromium, page, tmp_path)
@@ -108,12 +127,17 @@ def _open(
 
 def _probe(chromium: str, page: Path, tmp_path: Path) -> str:
     """Open a probe copy of ``page`` and return its ``<body>`` tag with the probe's findings."""
-    html = re.sub(r'content="default-src[^"]*"', f'content="{PROBE_POLICY}"',
-                  page.read_text(encoding="utf-8"), count=1)
+    html = re.sub(
+        r'content="default-src[^"]*"',
+        f'content="{PROBE_POLICY}"',
+        page.read_text(encoding="utf-8"),
+        count=1,
+    )
     probe_page = page.with_name("probe-" + page.name)
     probe_page.write_text(html.replace("<head>", "<head>\n" + PROBE, 1), encoding="utf-8")
-    probed = _run(chromium, probe_page, tmp_path / "profile-probe", "--dump-dom",
-                  "--virtual-time-budget=5000")
+    probed = _run(
+        chromium, probe_page, tmp_path / "profile-probe", "--dump-dom", "--virtual-time-budget=5000"
+    )
     assert probed.returncode == 0, probed.stderr[-2000:]
     body = re.search(r"<body[^>]*>", probed.stdout)
     assert body is not None, probed.stdout[:2000]
@@ -129,11 +153,20 @@ def _attribute(body: str, name: str) -> str:
 def test_probe_detects_broken_images_and_scripts(chromium: str, tmp_path: Path) -> None:
     """The harness itself: a page with a missing image and a script is caught."""
     page = tmp_path / "bad.html"
-    page.write_text('<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" '
-                    'content="default-src \'none\'"></head><body><img src="missing.png">'
-                    "</body></html>", encoding="utf-8")
-    plain = _run(chromium, page, tmp_path / "profile-bad", "--enable-logging=stderr", "--v=0",
-                 "--virtual-time-budget=3000")
+    page.write_text(
+        '<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" '
+        'content="default-src \'none\'"></head><body><img src="missing.png">'
+        "</body></html>",
+        encoding="utf-8",
+    )
+    plain = _run(
+        chromium,
+        page,
+        tmp_path / "profile-bad",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=3000",
+    )
     assert _console_lines(plain.stderr), "a CSP violation must reach the console"
     page.write_text(page.read_text().replace("</body>", "<script>alert(1)</script></body>"))
     body = _probe(chromium, page, tmp_path)
@@ -141,20 +174,31 @@ def test_probe_detects_broken_images_and_scripts(chromium: str, tmp_path: Path) 
     assert "alert:1" in _attribute(body, "data-errors")
 
 
-def test_report_opens_without_errors_and_shows_every_figure(
-    chromium: str, tmp_path: Path
-) -> None:
-    recording, _ = simulate_recording("browser <script>alert(3)", ["5ht_clock", "fast_regular"],
-                                      seed=4)
+def test_report_opens_without_errors_and_shows_every_figure(chromium: str, tmp_path: Path) -> None:
+    recording, _ = simulate_recording(
+        "browser <script>alert(3)", ["5ht_clock", "fast_regular"], seed=4
+    )
     first = recording.injections[0]
-    recording.injections[0] = Injection(first.time_s, first.drug, first.dose, first.dose_unit,
-                                        first.cumulative_dose, label="<script>alert(1)</script>")
+    recording.injections[0] = Injection(
+        first.time_s,
+        first.drug,
+        first.dose,
+        first.dose_unit,
+        first.cumulative_dose,
+        label="<script>alert(1)</script>",
+    )
     recording.annotations.append(Annotation(5.0, "<img src=x onerror=alert(2)>", "no dose"))
     epochs = EpochParams()
-    row = {"recording": recording.name, "path": "browser.nix", "status": "ok", "error": "",
-           "n_units": 2}
-    result = RecordingResult(row, unit_table(recording, epochs), dose_rates(recording, epochs),
-                             recording=recording)
+    row = {
+        "recording": recording.name,
+        "path": "browser.nix",
+        "status": "ok",
+        "error": "",
+        "n_units": 2,
+    }
+    result = RecordingResult(
+        row, unit_table(recording, epochs), dose_rates(recording, epochs), recording=recording
+    )
     params = {"parameters": AnalysisOptions().as_dict()}
     page = write_recording_report(result, tmp_path, params=params)
     ARTIFACTS.mkdir(exist_ok=True)
@@ -170,14 +214,58 @@ def test_report_opens_without_errors_and_shows_every_figure(
 
 
 def test_index_opens_without_errors(chromium: str, tmp_path: Path) -> None:
-    recordings = pd.DataFrame([
-        {"recording": "ok_one", "status": "ok", "error": "", "n_units": 1},
-        {"recording": "broken", "status": "failed", "error": "<script>alert(1)</script>",
-         "n_units": 0},
-    ])
+    recordings = pd.DataFrame(
+        [
+            {"recording": "ok_one", "status": "ok", "error": "", "n_units": 1},
+            {
+                "recording": "broken",
+                "status": "failed",
+                "error": "<script>alert(1)</script>",
+                "n_units": 0,
+            },
+        ]
+    )
     units = pd.DataFrame({"recording": ["ok_one"], "unit": ["u"], "qc_status": ["pass"]})
     page = write_index(recordings, units, tmp_path)
     ARTIFACTS.mkdir(exist_ok=True)
     body = _open(chromium, page, tmp_path, ARTIFACTS / "index.png", window="1280,600")
     assert _attribute(body, "data-scripts") == "1"
     assert _attribute(body, "data-errors") == ""
+
+
+def _analysed_reports(out: Path) -> list[Path]:
+    """Reports of every file in recordings/ and, when present, ../shared/realdata/."""
+    from conftest import REALDATA, RECORDINGS
+    from rapheunit import analyze
+
+    analyze(RECORDINGS, out=out, jobs=1)
+    if REALDATA.exists():
+        burst = REALDATA / "spike2" / "BURST.SMR"  # its spikes are an event channel
+        others = [p for p in REALDATA.rglob("*") if p.is_file() and p != burst]
+        analyze(others, out=out / "real", jobs=1)
+        analyze(burst, out=out / "burst", jobs=1, spike_channels=["Spikes"])
+    return sorted(p for p in out.rglob("reports/*.html") if not p.name.startswith("probe-"))
+
+
+@pytest.mark.slow
+def test_every_example_and_real_recording_report_opens(chromium: str, tmp_path: Path) -> None:
+    from conftest import REALDATA, RECORDINGS
+
+    pages = _analysed_reports(tmp_path / "out")
+    expected = {p.stem for p in RECORDINGS.iterdir() if p.suffix in {".nix", ".nwb"}}
+    expected |= {p.name.removesuffix(".doses.csv") for p in RECORDINGS.glob("*.doses.csv")}
+    if REALDATA.exists():
+        expected |= {
+            p.stem
+            for p in REALDATA.rglob("*")
+            if p.suffix.lower() in {".smr", ".plx", ".nex", ".raw"}
+        } | {"sPK"}
+    assert expected <= {p.stem for p in pages}
+    for page in pages:
+        screenshot = tmp_path / f"{page.parent.parent.name}-{page.stem}.png"
+        body = _open(chromium, page, tmp_path / page.stem, screenshot)
+        assert _attribute(body, "data-broken") == "0", page
+        assert _attribute(body, "data-errors") == "", page
+        assert _attribute(body, "data-scripts") == "1", page
+        if page.stem != "index":
+            assert int(_attribute(body, "data-images")) >= 1, page

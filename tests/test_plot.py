@@ -13,16 +13,20 @@ from matplotlib.collections import PolyCollection
 from matplotlib.container import ErrorbarContainer
 from matplotlib.text import Annotation
 
+from rapheunit.detect import ArraySource, SignalExcerpt, detect_units
 from rapheunit.doseresponse import fit_hill, hill_response
 from rapheunit.epochs import Window
 from rapheunit.errors import BadParameterError
 from rapheunit.model import Injection
 from rapheunit.plot import (
+    DETECTED_SPIKES_GID,
     DOSE_POINTS_GID,
     INJECTION_LABEL_GID,
     PALETTE,
     RASTER_GID,
+    THRESHOLD_GID,
     autocorrelogram_plot,
+    detection_excerpt_plot,
     dose_response_plot,
     histogram_bars,
     isi_histogram_plot,
@@ -289,3 +293,75 @@ def test_bad_spans_are_refused() -> None:
         rate_histogram(np.array([1.0]), t_start=0.0, t_stop=5.0, bin_s=0.0)
     with pytest.raises(BadParameterError):
         raster_strip(np.array([np.nan]), t_start=0.0, t_stop=5.0)
+
+
+# --- spike detection ---------------------------------------------------------------------------
+
+
+def _lines(ax: Axes, gid: str) -> list:
+    return [line for line in ax.lines if line.get_gid() == gid]
+
+
+def _two_unit_excerpt() -> SignalExcerpt:
+    """1 s at 1 kHz from t = 10 s: unit a at 3 troughs of -90, unit b at 2 of -60."""
+    filtered = np.zeros(1000)
+    a_samples, b_samples = np.array([100, 400, 700]), np.array([250, 850])
+    filtered[a_samples], filtered[b_samples] = -90.0, -60.0
+    spike_times = {"a": 10.0 + a_samples / 1000.0, "b": 10.0 + b_samples / 1000.0}
+    return SignalExcerpt(0, 10.0, 1000.0, filtered, "uV", 40.0, spike_times)
+
+
+@pytest.mark.parametrize(
+    ("polarity", "levels"), [("both", [-40.0, 40.0]), ("negative", [-40.0]), ("positive", [40.0])]
+)
+def test_detection_excerpt_draws_the_threshold_of_each_searched_sign(
+    polarity: str, levels: list[float]
+) -> None:
+    ax = detection_excerpt_plot(_two_unit_excerpt(), polarity=polarity)
+    drawn = sorted(float(line.get_ydata()[0]) for line in _lines(ax, THRESHOLD_GID))
+    assert drawn == levels
+    assert ax.get_xlabel() == "Time (s)"
+    assert ax.get_ylabel() == "Filtered signal (uV)"
+
+
+def test_detection_excerpt_marks_each_units_spikes_on_the_signal() -> None:
+    excerpt = _two_unit_excerpt()
+    ax = detection_excerpt_plot(excerpt)
+    marks = _lines(ax, DETECTED_SPIKES_GID)
+    assert [line.get_label().split()[0] for line in marks] == ["a", "b"]  # sorting order kept
+    assert [len(line.get_xdata()) for line in marks] == [3, 2]
+    assert np.allclose(marks[0].get_xdata(), excerpt.spike_times["a"])
+    assert np.allclose(marks[0].get_ydata(), -90.0)
+    assert np.allclose(marks[1].get_ydata(), -60.0)
+    colours = [matplotlib.colors.to_hex(line.get_color()).upper() for line in marks]
+    assert len(set(colours)) == 2 and set(colours) <= OKABE_ITO
+    assert ax.get_xlim() == pytest.approx((10.0, 10.999))
+
+
+def test_detection_excerpt_of_detected_units() -> None:
+    rng = np.random.default_rng(3)
+    signal = rng.normal(0.0, 10.0, 100_000)
+    starts = np.arange(500, 99_000, 5000)
+    for start in starts:
+        signal[start : start + 20] -= 150.0 * np.hanning(20)
+    result = detect_units(ArraySource(signal, 20000.0, units="uV"))
+    [excerpt] = result.excerpts.values()
+    ax = detection_excerpt_plot(excerpt, polarity=result.params.polarity)
+    assert sorted(line.get_ydata()[0] for line in _lines(ax, THRESHOLD_GID)) == pytest.approx(
+        [-result.threshold[0], result.threshold[0]]
+    )
+    shown = sum(len(line.get_xdata()) for line in _lines(ax, DETECTED_SPIKES_GID))
+    troughs = starts + 10  # the middle of each 20-sample spike, in samples
+    first = round(excerpt.t_start_s * 20000.0)
+    in_excerpt = (troughs >= first) & (troughs < first + excerpt.filtered.size)
+    assert shown == in_excerpt.sum() > 0
+    assert all(
+        y < -result.threshold[0]
+        for line in _lines(ax, DETECTED_SPIKES_GID)
+        for y in line.get_ydata()
+    )
+
+
+def test_detection_excerpt_refuses_an_unknown_polarity() -> None:
+    with pytest.raises(BadParameterError, match="polarity"):
+        detection_excerpt_plot(_two_unit_excerpt(), polarity="up")

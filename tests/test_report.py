@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import struct
 import time
@@ -25,6 +26,7 @@ from rapheunit.report import (
     UnitPage,
     batch_html,
     figure_data_uri,
+    format_value,
     recording_html,
     render_recording_report,
     report_filename,
@@ -35,6 +37,7 @@ from rapheunit.report import (
     write_recording_report,
 )
 from rapheunit.simulate import simulate_recording
+from rapheunit.timecourse import timecourse_table
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 SCRIPT = "<script>alert(1)</script>"
@@ -43,7 +46,9 @@ PARAMS = {"rapheunit_version": "test", "parameters": AnalysisOptions().as_dict()
 REPORT_BUDGET_MINIMAL_FIGURES = 40
 
 
-def _result(recording: Recording, *, with_fits: bool = True) -> RecordingResult:
+def _result(
+    recording: Recording, *, with_fits: bool = True, with_timecourse: bool = False
+) -> RecordingResult:
     epochs = EpochParams()
     units = unit_table(recording, epochs)
     doses = dose_rates(recording, epochs)
@@ -52,7 +57,8 @@ def _result(recording: Recording, *, with_fits: bool = True) -> RecordingResult:
     row = {"recording": recording.name, "path": str(recording.path), "status": "ok",
            "error": "", "n_units": len(recording.units), "duration_s": recording.duration_s,
            "reader": recording.reader, "n_injections": len(recording.injections)}
-    return RecordingResult(row, units, doses, recording=recording)
+    timecourse = timecourse_table(recording, epochs=epochs) if with_timecourse else None
+    return RecordingResult(row, units, doses, timecourse=timecourse, recording=recording)
 
 
 @pytest.fixture(scope="module")
@@ -277,6 +283,135 @@ def test_batch_summary_lists_recordings() -> None:
     assert "pass: 1" in html
 
 
+# --- spike detection and time course ------------------------------------------------------------
+
+RAW_RATE_HZ = 20000.0
+RAW_SPIKE_INTERVAL_S = 0.5
+
+
+def _raw_recording(folder: Path) -> Recording:
+    """10 s of int16 noise (SD 10 uV) with a spike every 0.5 s: a -120 uV trough, +40 uV after.
+
+    The trough is three times the after-phase, so "both" polarity must resolve to negative.
+    """
+    import rapheunit
+
+    rng = np.random.default_rng(7)
+    signal = rng.normal(0.0, 10.0, round(10 * RAW_RATE_HZ))
+    time_ms = np.arange(40) / RAW_RATE_HZ * 1000.0
+    spike = -120.0 * np.exp(-(((time_ms - 0.5) / 0.15) ** 2)) + 40.0 * np.exp(
+        -(((time_ms - 1.2) / 0.35) ** 2)
+    )
+    for start in range(3000, signal.size - 40, round(RAW_SPIKE_INTERVAL_S * RAW_RATE_HZ)):
+        signal[start : start + spike.size] += spike
+    path = folder / "raw_cell.raw"
+    np.round(signal).astype(np.int16).tofile(path)
+    (folder / "raw_cell.raw.json").write_text(
+        json.dumps(
+            {"dtype": "int16", "sampling_rate_hz": RAW_RATE_HZ, "n_channels": 1, "gain_uv": 1.0}
+        )
+    )
+    return rapheunit.load(path)
+
+
+def test_report_of_detected_units_shows_threshold_and_filtered_signal(tmp_path: Path) -> None:
+    recording = _raw_recording(tmp_path)
+    [detection] = recording.detections
+    result = _result(recording)
+    html = render_recording_report(
+        result, units_table=result.units, doses_table=result.doses, params=PARAMS
+    )
+    assert "<h2>Spike detection</h2>" in html
+    threshold = detection.threshold[0]
+    assert 25.0 < threshold < 45.0  # 5 x the filtered noise SD, well under the 120 uV trough
+    dominant = recording.units[0]
+    assert dominant.annotations["dominant"] and dominant.id == "det#ch0#0"
+    row = re.search(r"<tr><td>det</td><td>0</td>.*?</tr>", html)
+    assert row is not None
+    cells = re.findall(r"<td>(.*?)</td>", row.group(0))
+    assert cells == [
+        "det",
+        "0",
+        "300-5000",
+        "5",
+        format_value(detection.noise_mad[0]),
+        format_value(threshold),
+        "uV",
+        "both",
+        "negative",
+        str(len(recording.units)),
+        dominant.id,
+    ]
+    sources = re.findall(r'<img src="([^"]+)"', html)
+    assert len(sources) == len(recording.units) + 1  # the units' pages and one channel
+    assert all(source.startswith("data:image/png;base64,") for source in sources)
+    assert f"&plusmn;{format_value(threshold)} uV" in html  # the caption gives the threshold
+
+
+def test_report_without_detections_has_no_detection_section(hostile_html: str) -> None:
+    assert "Spike detection" not in hostile_html
+    assert "Time course after" not in hostile_html  # the result carries no time-course table
+
+
+def _single_dose_recording() -> Recording:
+    """Two regular units: 75 % and 50 % inhibited for 600 s after a single injection at 300 s."""
+
+    def train(baseline_hz: float, inhibited_hz: float) -> np.ndarray:
+        return np.concatenate(
+            [
+                np.arange(0.0, 300.0, 1 / baseline_hz),
+                np.arange(300.0, 900.0, 1 / inhibited_hz),
+                np.arange(900.0, 1500.0, 1 / baseline_hz),
+            ]
+        )
+
+    return Recording(
+        "single",
+        Path("single.csv"),
+        0.0,
+        1500.0,
+        [Unit("a", train(2.0, 0.5)), Unit("b", train(1.0, 0.5))],
+        [Injection(300.0, "ipsapirone", 20.0, "ug/kg", 20.0)],
+    )
+
+
+def test_report_of_a_single_dose_shows_its_time_course_and_metrics() -> None:
+    recording = _single_dose_recording()
+    result = _result(recording, with_timecourse=True)
+    html = render_recording_report(
+        result, units_table=result.units, doses_table=result.doses, params=PARAMS
+    )
+    assert html.count("<h2>Time course after ipsapirone 20 ug/kg</h2>") == 1
+    assert len(re.findall(r'<img src="data:image/png;base64,', html)) == len(recording.units) + 1
+    assert "mean &plusmn; SEM over the 2 units" in html
+    # unit, baseline Hz, onset, max effect %, time to max, recovery (s), recovered, note
+    assert "<tr><td>a</td><td>2</td><td>0</td><td>75</td><td>0</td><td>600</td><td>yes</td>" in html
+    assert "<tr><td>b</td><td>1</td><td>0</td><td>50</td><td>0</td><td>600</td><td>yes</td>" in html
+    assert "earlier injection" not in html
+
+
+def test_time_course_after_an_antagonist_warns_of_the_earlier_doses() -> None:
+    recording, _ = simulate_recording("cumulative", ["5ht_clock"], seed=1, n_doses=3)
+    result = _result(recording, with_timecourse=True)
+    html = render_recording_report(
+        result, units_table=result.units, doses_table=result.doses, params=PARAMS
+    )
+    assert "<h2>Time course after WAY-100635" in html  # the only injection of its drug
+    assert "Time course after ipsapirone" not in html  # cumulative doses: dose-response instead
+    assert "<strong>3 earlier injection(s)</strong>" in html
+
+
+def test_time_course_uses_the_runs_bins() -> None:
+    recording = _single_dose_recording()
+    result = _result(recording, with_timecourse=True)
+    params = {"parameters": {"timecourse": {"bin_s": 30.0, "consecutive_bins": 3}}}
+    html = render_recording_report(
+        result, units_table=result.units, doses_table=result.doses, params=params
+    )
+    assert "Firing in 30 s bins" in html
+    assert "first of 3 bins in a row" in html
+
+
 # --- speed ------------------------------------------------------------------------------------
 
 
@@ -349,7 +484,8 @@ def test_reports_of_an_analysed_batch(tmp_path: Path) -> None:
         [report_filename("pipeline_rec"), report_filename("broken"), INDEX_NAME]
     )
     report = (tmp_path / "out" / REPORTS_DIR / report_filename("pipeline_rec")).read_text()
-    assert report.count("<img") == 2
+    assert report.count("<img") == 3  # two units and the time course after WAY-100635
+    assert "<h2>Time course after WAY-100635" in report
     assert report.count('<span class="verdict">') == 2  # the pipeline classified both units
     index = (tmp_path / "out" / REPORTS_DIR / INDEX_NAME).read_text()
     assert "badge-failed" in index and "badge-ok" in index

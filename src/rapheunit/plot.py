@@ -1,4 +1,5 @@
-"""Figures: rate histogram, raster, ISI histogram, autocorrelogram, waveform, dose-response.
+"""Figures: rate histogram, raster, ISI histogram, autocorrelogram, waveform, dose-response,
+and the filtered signal with the detected spikes.
 
 Every function takes data plus an optional ``ax=`` and returns the Axes
 (multi-panel functions return the Figure), so the same code draws in scripts,
@@ -28,9 +29,10 @@ from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, NullFormatter
 from matplotlib.transforms import offset_copy
 
+from rapheunit.detect import POLARITIES, SignalExcerpt
 from rapheunit.doseresponse import BASELINE_PCT, NON_DOSE_RESPONSE_ROLES, HillFit, hill_response
 from rapheunit.epochs import Window
-from rapheunit.errors import BadParameterError, check_positive
+from rapheunit.errors import BadParameterError, check_option, check_positive
 from rapheunit.features import (
     AUTOCORRELOGRAM_BIN_S,
     AUTOCORRELOGRAM_WINDOW_S,
@@ -81,6 +83,10 @@ DOSE_AXIS_TOP_PCT = 135.0
 MARGINS_IN = (0.75, 0.2, 0.55, 0.3)
 # Windows are shaded over the bars (zorder) so that they stay visible under high rates.
 SHADE_ALPHA = 0.25
+THRESHOLD_GID = "threshold"
+DETECTED_SPIKES_GID = "detected_spikes"
+# Detected units in sorting order (the dominant unit first); colours cycle beyond five units.
+UNIT_COLOURS = tuple(PALETTE[key] for key in (AGONIST, "baseline", "response", ANTAGONIST, VEHICLE))
 
 
 def new_figure(figsize: tuple[float, float] = (6.0, 3.0)) -> Figure:
@@ -551,6 +557,80 @@ def waveform_plot(features: WaveformFeatures, ax: Axes | None = None) -> Axes:
     ax.plot(time_ms, mean, color=PALETTE["rate"], linewidth=1.2, label=what)
     _draw_waveform_measures(ax, features)
     ax.set_xlim(time_ms[0], time_ms[-1])
+    _legend(ax, "lower right")
+    return ax
+
+
+def detection_excerpt_plot(
+    excerpt: SignalExcerpt, *, polarity: str = "both", ax: Axes | None = None
+) -> Axes:
+    """A stretch of filtered signal, the detection threshold and each unit's detected spikes.
+
+    Parameters
+    ----------
+    excerpt : SignalExcerpt
+        From :attr:`rapheunit.detect.DetectionResult.excerpts`; its units are
+        drawn in their order (the dominant unit first), one colour each
+        (:data:`UNIT_COLOURS`), a marker on the filtered sample of each spike.
+    polarity : {"both", "negative", "positive"}
+        The polarity searched (``DetectionResult.params.polarity``): a line at
+        ``-threshold``, ``+threshold`` or both.
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> from rapheunit.detect import POLARITIES, SignalExcerpt
+    >>> filtered = np.zeros(1000)
+    >>> filtered[[100, 600]] = -80.0
+    >>> excerpt = SignalExcerpt(0, 2.0, 1000.0, filtered, "uV", 50.0,
+    ...     {"det#ch0#0": np.array([2.1, 2.6])})
+    >>> ax = detection_excerpt_plot(excerpt, polarity="negative")
+    >>> [line.get_ydata()[0] for line in ax.lines if line.get_gid() == THRESHOLD_GID]
+    [-50.0]
+    >>> [line.get_ydata().tolist() for line in ax.lines if line.get_gid() == DETECTED_SPIKES_GID]
+    [[-80.0, -80.0]]
+    """
+    check_option(polarity, POLARITIES, "polarity")
+    ax = _axes(ax, (9.0, 2.8))
+    times_s = excerpt.times_s
+    ax.plot(times_s, excerpt.filtered, color=PALETTE["raster"], linewidth=0.5, zorder=2)
+    signs = {"both": (1.0, -1.0), "positive": (1.0,), "negative": (-1.0,)}[polarity]
+    if np.isfinite(excerpt.threshold):
+        for sign in signs:
+            ax.axhline(
+                sign * excerpt.threshold,
+                color=PALETTE["rate"],
+                linestyle="--",
+                linewidth=0.9,
+                gid=THRESHOLD_GID,
+                label="threshold" if sign == signs[0] else "_nolegend_",
+            )
+    for index, (unit_id, spike_times) in enumerate(excerpt.spike_times.items()):
+        samples = np.round(
+            (np.asarray(spike_times) - excerpt.t_start_s) * excerpt.sampling_rate_hz
+        ).astype(np.int64)
+        samples = samples[(samples >= 0) & (samples < excerpt.filtered.size)]
+        ax.plot(
+            times_s[samples],
+            excerpt.filtered[samples],
+            linestyle="none",
+            marker="o",
+            markersize=5,
+            markerfacecolor="none",
+            markeredgewidth=1.2,
+            color=UNIT_COLOURS[index % len(UNIT_COLOURS)],
+            gid=DETECTED_SPIKES_GID,
+            label=f"{unit_id} ({samples.size})",
+            zorder=3,
+        )
+    if times_s.size:
+        ax.set_xlim(times_s[0], times_s[-1])
+    ax.set_xlabel("Time (s)")
+    ax.set_ylabel(f"Filtered signal ({excerpt.units or 'a.u.'})")
     _legend(ax, "lower right")
     return ax
 

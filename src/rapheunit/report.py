@@ -15,6 +15,11 @@ The unit table columns shown in a report are whatever exists among
 ``classification_reasons``, the QC columns (:mod:`rapheunit.qc`, computed
 here when the table lacks them) and the Hill-fit columns, so reports work
 before and after those steps are part of the pipeline.
+
+Two recording-level sections appear when there is something to show: the
+spike detection (threshold, noise and a stretch of filtered signal per
+channel) for units detected in continuous signals, and the time course after
+each injection of the result's time-course table (single-dose experiments).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from dataclasses import fields
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import jinja2
 import numpy as np
@@ -41,6 +46,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import AutoLocator, MaxNLocator
 
 from rapheunit import __version__
+from rapheunit.detect import DetectionResult
 from rapheunit.doseresponse import HILL_FIT_COLUMNS
 from rapheunit.epochs import EpochParams, baseline_window, rate_in_window, response_windows
 from rapheunit.errors import BadParameterError
@@ -49,7 +55,10 @@ from rapheunit.markers import drug_role
 from rapheunit.model import Recording, Unit
 from rapheunit.output import write_atomic
 from rapheunit.plot import (
+    LABEL_FONT_SIZE,
+    UNIT_COLOURS,
     autocorrelogram_plot,
+    detection_excerpt_plot,
     dose_response_plot,
     isi_histogram_plot,
     make_room_for_labels,
@@ -58,7 +67,9 @@ from rapheunit.plot import (
     rate_histogram,
     waveform_plot,
 )
+from rapheunit.plot_groups import SECONDS_PER_MINUTE, timecourse_plot
 from rapheunit.qc import metrics_table, qc_table
+from rapheunit.timecourse import TimecourseParams, timecourse_metrics, timecourse_summary
 from rapheunit.waveform import unit_waveform_features
 
 if TYPE_CHECKING:
@@ -86,7 +97,34 @@ DOSE_TABLE_COLUMNS = (
     "drug", "dose", "dose_unit", "cumulative_dose", "injection_time_s", "window_start_s",
     "window_stop_s", "rate_hz", "pct_baseline",
 )
+DETECTION_COLUMNS = (
+    "signal",
+    "channel",
+    "band_hz",
+    "k",
+    "noise_sd",
+    "threshold",
+    "signal_units",
+    "polarity",
+    "polarity_used",
+    "n_units",
+    "dominant_unit",
+)
+TIMECOURSE_METRIC_COLUMNS = (
+    "unit",
+    "baseline_rate_hz",
+    "onset_latency_s",
+    "max_effect_pct",
+    "time_to_max_s",
+    "recovery_time_s",
+    "recovered",
+    "note",
+)
+INJECTION_KEY = ["drug", "dose", "dose_unit", "injection_time_s"]
 UNIT_FIGURE_SIZE_IN = (11.0, 6.2)
+DETECTION_FIGURE_SIZE_IN = (11.0, 2.6)
+TIMECOURSE_FIGURE_SIZE_IN = (7.0, 3.4)
+MEAN_LINE_WIDTH = 2.0  # the mean stands out over the thinner per-unit lines
 THUMBNAIL_SIZE_IN = (3.0, 0.8)
 COMPACT_FONT_SIZE = 8.0
 COMPACT_MAX_TICKS = 5
@@ -320,11 +358,14 @@ def _unit_rows(rows: pd.DataFrame, unit_id: str) -> pd.DataFrame:
     return rows[rows["unit"].astype(str) == unit_id]
 
 
-def _epochs_from(params: Mapping[str, Any]) -> EpochParams:
-    """The run's epoch parameters from ``params.json`` content (defaults when absent)."""
-    given = params.get("parameters", {}).get("epochs") or {}
-    known = {f.name for f in fields(EpochParams)}
-    return EpochParams(**{name: value for name, value in given.items() if name in known})
+_Options = TypeVar("_Options", EpochParams, TimecourseParams)
+
+
+def _run_options(params: Mapping[str, Any], group: str, kind: type[_Options]) -> _Options:
+    """The run's ``group`` parameters from ``params.json`` content (defaults when absent)."""
+    given = params.get("parameters", {}).get(group) or {}
+    known = {f.name for f in fields(kind)}
+    return kind(**{name: value for name, value in given.items() if name in known})
 
 
 def _with_qc(rows: pd.DataFrame, recording: Recording, epochs: EpochParams) -> pd.DataFrame:
@@ -411,6 +452,112 @@ def _unit_sections(
         figure = page.draw(unit, doses=unit_doses, fit=row if "fit_status" in row else None)
         sections.append(_unit_context(facts, row, unit_doses, qc_rules, figure_data_uri(figure)))
     return sections
+
+
+# --- recording-level sections -----------------------------------------------------------------
+
+
+def _detection_sections(recording: Recording | None) -> list[dict[str, Any]]:
+    """One record per detected channel (settings, units) with its excerpt figure."""
+    if recording is None:
+        return []
+    return [
+        _channel_section(detection, channel)
+        for detection in recording.detections
+        for channel in detection.threshold
+    ]
+
+
+def _channel_section(detection: DetectionResult, channel: int) -> dict[str, Any]:
+    units = [u for u in detection.units if u.annotations.get("channel") == channel]
+    dominant = [u.id for u in units if u.annotations.get("dominant")]
+    excerpt = detection.excerpts.get(channel)
+    figure = ""
+    if excerpt is not None:
+        ax = new_figure(DETECTION_FIGURE_SIZE_IN).add_subplot()
+        detection_excerpt_plot(excerpt, polarity=detection.params.polarity, ax=ax)
+        figure = figure_data_uri(ax.figure)
+    low_hz, high_hz = detection.params.band_hz
+    return {
+        # Units are named "<signal>#ch<channel>#<cluster>" (rapheunit.detect.detect_units).
+        "signal": units[0].id.rsplit("#ch", 1)[0] if units else "",
+        "channel": channel,
+        "band_hz": f"{low_hz:g}-{high_hz:g}",
+        "k": detection.params.threshold_mad,
+        "noise_sd": detection.noise_mad[channel],
+        "threshold": detection.threshold[channel],
+        "signal_units": excerpt.units if excerpt is not None else "",
+        "polarity": detection.params.polarity,
+        "polarity_used": detection.polarity_used[channel],
+        "n_units": len(units),
+        "dominant_unit": dominant[0] if dominant else "",
+        "figure": figure,
+    }
+
+
+def _timecourse_sections(
+    table: pd.DataFrame, params: TimecourseParams, injections: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One record per injection of the time-course table: figure, metrics and context."""
+    if table.empty:
+        return []
+    metrics = timecourse_metrics(table, params)
+    sections = []
+    for key, rows in table.groupby(INJECTION_KEY, sort=False, dropna=False):
+        drug, dose, dose_unit, time_s = key
+        event = metrics[(metrics["drug"] == drug) & (metrics["injection_time_s"] == time_s)]
+        sections.append(
+            {
+                "title": f"{drug} {format_value(dose)} {dose_unit}",
+                "time_s": time_s,
+                "n_units": rows["unit"].nunique(),
+                "n_earlier": sum(injection["time_s"] < time_s for injection in injections),
+                "figure": figure_data_uri(timecourse_figure(rows)),
+                "metrics": event.to_dict("records"),
+            }
+        )
+    return sorted(sections, key=lambda section: section["time_s"])
+
+
+def timecourse_figure(rows: pd.DataFrame) -> Figure:
+    """% of baseline against time from one injection: each unit, and their mean +/- SEM.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        :func:`rapheunit.timecourse.timecourse_table` rows of one injection.
+
+    Examples
+    --------
+    >>> from rapheunit.model import Injection
+    >>> from rapheunit.timecourse import timecourse_table
+    >>> rec = Recording("r", Path("r"), 0.0, 900.0, [Unit("a", np.arange(0.0, 900.0, 0.5)),
+    ...     Unit("b", np.arange(0.0, 900.0, 0.8))], [Injection(300.0, "ipsapirone", 20.0,
+    ...     "ug/kg", 20.0)])
+    >>> ax = timecourse_figure(timecourse_table(rec)).axes[0]
+    >>> [line.get_label() for line in ax.lines][:3]
+    ['a', 'b', 'mean ± SEM (2 units)']
+    """
+    ax = new_figure(TIMECOURSE_FIGURE_SIZE_IN).add_subplot()
+    # One unit is its own mean: no separate line for it.
+    unit_groups = list(rows.groupby("unit", sort=False)) if rows["unit"].nunique() > 1 else []
+    for index, (unit_id, unit_rows) in enumerate(unit_groups):
+        minutes = (unit_rows["bin_start_s"] + unit_rows["bin_stop_s"]) / 2.0 / SECONDS_PER_MINUTE
+        ax.plot(
+            minutes,
+            unit_rows["pct_baseline"],
+            color=UNIT_COLOURS[index % len(UNIT_COLOURS)],
+            linewidth=0.8,
+            alpha=0.8,
+            label=str(unit_id),
+        )
+    timecourse_plot(timecourse_summary(rows), ax=ax)
+    if unit_groups:  # the mean follows the unit lines: make it stand out and say what it is
+        mean_line = ax.lines[len(unit_groups)]
+        mean_line.set_linewidth(MEAN_LINE_WIDTH)
+        mean_line.set_label(f"mean ± SEM ({len(unit_groups)} units)")
+        ax.legend(fontsize=LABEL_FONT_SIZE, frameon=False, loc="best")
+    return ax.figure
 
 
 def _facts_from_row(row: pd.Series) -> dict[str, Any]:
@@ -522,17 +669,29 @@ def render_recording_report(
         "annotations": [],
         "warnings": list(recording.warnings) if recording else [],
         "qc_rules": [],
+        "detections": [],
+        "detection_columns": DETECTION_COLUMNS,
+        "timecourses": [],
+        "timecourse_columns": TIMECOURSE_METRIC_COLUMNS,
+        "timecourse_params": None,
     }
     if result.ok:
-        epochs = _epochs_from(params)
+        epochs = _run_options(params, "epochs", EpochParams)
         qc_rules = metrics_table(epochs=epochs)
         rows = _rows_of(units_table, name)
         if recording is not None:
             rows = _with_qc(rows, recording, epochs)
         doses = _rows_of(doses_table, name)
+        injections = (_injection_records(recording) if recording is not None
+                      else _injections_from_doses(doses))
+        timecourse_params = _run_options(params, "timecourse", TimecourseParams)
         context.update(
-            injections=_injection_records(recording) if recording is not None
-            else _injections_from_doses(doses),
+            injections=injections,
+            detections=_detection_sections(recording),
+            timecourses=_timecourse_sections(_rows_of(result.timecourse, name),
+                                             timecourse_params, injections),
+            timecourse_params=timecourse_params,
+            baseline_s=epochs.baseline_s,
             annotations=recording.annotations if recording is not None else [],
             qc_rules=qc_rules.to_dict("records"),
             units=_unit_sections(recording, rows, doses, epochs, qc_rules),
@@ -581,7 +740,7 @@ def write_recording_pdf(
     recording = result.recording
     if recording is None or not result.ok:
         return None
-    epochs = _epochs_from(params or {})
+    epochs = _run_options(params or {}, "epochs", EpochParams)
     units = _rows_of(result.units if units_table is None else units_table, recording.name)
     doses = _rows_of(result.doses if doses_table is None else doses_table, recording.name)
     path = report_path(out_dir, recording.name).with_suffix(".pdf")
