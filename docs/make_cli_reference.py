@@ -29,7 +29,17 @@ from typing import Any
 
 import pandas as pd
 
-from rapheunit import classify, cli, doses, epochs, groups, markers, pipeline, qc, timecourse
+from rapheunit import (
+    classify,
+    cli,
+    doses,
+    epochs,
+    groups,
+    markers,
+    options,
+    qc,
+    timecourse,
+)
 from rapheunit.doseresponse import FitParams
 from rapheunit.readers import limits
 
@@ -38,6 +48,7 @@ GENERATOR = "docs/make_cli_reference.py"
 # Modules searched for the comment that documents a constant.
 SOURCE_MODULES = (
     "rapheunit.classify",
+    "rapheunit.options",
     "rapheunit.pipeline",
     "rapheunit.doseresponse",
     "rapheunit.epochs",
@@ -563,7 +574,7 @@ def defaults_reference() -> str:
         "# Defaults and their sources",
         generated_note("the parameter dataclasses, registries and constant comments of rapheunit"),
         "Every parameter below can be given by name to `rapheunit.analyze(..., name=value)`"
-        " (see `rapheunit.pipeline.options_with`); the command line exposes the common ones"
+        " (see `rapheunit.options.options_with`); the command line exposes the common ones"
         " ([cli.md](cli.md)). The *source* column quotes the comment that sits above the value"
         " in the code; a value without one is a project choice. `rapheunit rules` prints the"
         " rule sets in the terminal.",
@@ -575,8 +586,8 @@ def defaults_reference() -> str:
         "Rule sets (`rapheunit.classify.RULE_SETS`):",
         rst_block(docstring_section(classify, "Rule sets")),
         rule_sets,
-        "### Options (`rapheunit.pipeline.ClassificationOptions`)",
-        params_table(pipeline.ClassificationOptions, notes),
+        "### Options (`rapheunit.options.ClassificationOptions`)",
+        params_table(options.ClassificationOptions, notes),
         "### Constants behind the thresholds",
         constants_table(classify, notes),
         "### Firing features",
@@ -585,8 +596,8 @@ def defaults_reference() -> str:
         constants_table(importlib.import_module("rapheunit.waveform"), notes),
         "## Dose-response fit (`rapheunit.doseresponse.FitParams`)",
         params_table(FitParams, notes),
-        "## Population (`rapheunit.pipeline.PopulationOptions`)",
-        params_table(pipeline.PopulationOptions, notes),
+        "## Population (`rapheunit.options.PopulationOptions`)",
+        params_table(options.PopulationOptions, notes),
         qc_section(notes),
         "## Time course after a single dose (`rapheunit.timecourse.TimecourseParams`)",
         params_table(timecourse.TimecourseParams, notes),

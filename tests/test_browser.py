@@ -27,7 +27,8 @@ import pytest
 
 from rapheunit.epochs import EpochParams, dose_rates
 from rapheunit.model import Annotation, Injection
-from rapheunit.pipeline import AnalysisOptions, RecordingResult, unit_table
+from rapheunit.options import AnalysisOptions
+from rapheunit.pipeline import RecordingResult, unit_table
 from rapheunit.report import write_index, write_recording_report
 from rapheunit.simulate import simulate_recording
 

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from conftest import RECORDINGS
-from rapheunit import analyze, classify, groups, pipeline, qc, report, timecourse
+from rapheunit import analyze, classify, groups, options, qc, report, timecourse
 from rapheunit.cli import build_parser
 from rapheunit.doseresponse import FitParams
 from rapheunit.epochs import EpochParams
@@ -36,8 +36,8 @@ PARAMETER_CLASSES = (
     qc.QCParams,
     timecourse.TimecourseParams,
     groups.GroupParams,
-    pipeline.ClassificationOptions,
-    pipeline.PopulationOptions,
+    options.ClassificationOptions,
+    options.PopulationOptions,
 )
 MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
 

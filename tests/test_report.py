@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from rapheunit.doseresponse import unit_dose_response
 from rapheunit.epochs import EpochParams, dose_rates
 from rapheunit.model import Annotation, Injection, Recording, Unit
-from rapheunit.pipeline import AnalysisOptions, RecordingResult, unit_table
+from rapheunit.options import AnalysisOptions
+from rapheunit.pipeline import RecordingResult, unit_table
 from rapheunit.plot import new_axes
 from rapheunit.report import (
     INDEX_NAME,

@@ -22,7 +22,8 @@ from rapheunit.errors import (
 )
 from rapheunit.load import load
 from rapheunit.model import Annotation, Injection, Recording, Unit
-from rapheunit.pipeline import AnalysisOptions, analyze
+from rapheunit.options import AnalysisOptions
+from rapheunit.pipeline import analyze
 
 __all__ = [
     "AnalysisOptions",

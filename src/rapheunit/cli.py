@@ -20,15 +20,13 @@ from rapheunit.epochs import EpochParams
 from rapheunit.errors import BadDoseTableError, BadParameterError, RapheUnitError
 from rapheunit.load import LoadOptions
 from rapheunit.markers import checked_marker_map
-from rapheunit.pipeline import (
+from rapheunit.options import (
     DEFAULT_POPULATION_QUERY,
-    TABLE_FORMATS,
     AnalysisOptions,
-    BatchResult,
     ClassificationOptions,
     PopulationOptions,
-    analyze,
 )
+from rapheunit.pipeline import TABLE_FORMATS, BatchResult, analyze
 from rapheunit.readers.signals import DetectOptions
 from rapheunit.timecourse import TimecourseParams
 

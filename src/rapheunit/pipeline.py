@@ -10,7 +10,7 @@ from __future__ import annotations
 import traceback
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,7 @@ from rapheunit.batch import (
     run_all,
 )
 from rapheunit.classify import (
-    DEFAULT_RULE_SET,
-    WAVEFORM_RULE_SET,
     classify_recording,
-    get_rule_set,
 )
 from rapheunit.doseresponse import DEFAULT_FIT_PARAMS, FitParams, unit_dose_response
 from rapheunit.epochs import (
@@ -41,24 +38,22 @@ from rapheunit.epochs import (
     dose_rates,
     rate_in_window,
 )
-from rapheunit.errors import BadParameterError, RapheUnitError, check_option, check_positive
-from rapheunit.features import BURST_ISI_S
+from rapheunit.errors import RapheUnitError, check_option
 from rapheunit.groups import compare_groups, join_metadata, read_metadata
-from rapheunit.load import LoadOptions, is_recording_candidate, load_with_options, sha256_of
+from rapheunit.load import is_recording_candidate, load_with_options, sha256_of
 from rapheunit.model import Recording, Unit
+from rapheunit.options import AnalysisOptions, PopulationOptions, options_with
 from rapheunit.output import write_csv, write_json, write_parquet
 from rapheunit.population import select_units, summarize
-from rapheunit.qc import QCParams, qc_table
+from rapheunit.qc import qc_table
 from rapheunit.report import report_path, write_index, write_recording_report
 from rapheunit.timecourse import (
     TIMECOURSE_COLUMNS,
-    TimecourseParams,
     timecourse_metrics,
     timecourse_table,
 )
 
 TABLE_FORMATS = ("csv", "parquet")
-DEFAULT_POPULATION_QUERY = "classification == 'putative_5ht'"
 RECORDING_COLUMNS = ("recording", "path", "status", "error", "n_units", "duration_s", "reader")
 # Unit annotation set by rapheunit.detect -> units.csv column.
 DETECTION_COLUMNS = {
@@ -79,79 +74,6 @@ UNIT_COLUMNS = (
     "baseline_stop_s",
     "baseline_short",
 )
-
-
-@dataclass(frozen=True)
-class ClassificationOptions:
-    """Which rule set classifies units, and how it is changed.
-
-    Parameters
-    ----------
-    rule_set : str
-        A registered rule set, or ``"default"`` (the classic in-vivo set when
-        the unit has waveforms, the firing-only set when it has none).
-    overrides : dict, optional
-        Threshold name -> value, applied last.
-    config : dict, optional
-        A rule configuration as read by :func:`rapheunit.classify.load_rule_config`.
-    burst_isi_s : float
-        Intraburst ISI limit for the burst metrics and the burst-removed CV.
-    """
-
-    rule_set: str = DEFAULT_RULE_SET
-    overrides: dict[str, Any] | None = None
-    config: dict[str, Any] | None = None
-    burst_isi_s: float = BURST_ISI_S
-
-    def __post_init__(self) -> None:
-        check_positive(self.burst_isi_s, "burst_isi_s")
-        # Fail once, at the start, rather than on every recording. The classic set's
-        # thresholds are a superset of the firing-only ones that "default" also uses.
-        name = WAVEFORM_RULE_SET if self.rule_set == DEFAULT_RULE_SET else self.rule_set
-        get_rule_set(name, overrides=self.overrides, config=self.config)
-
-
-@dataclass(frozen=True)
-class PopulationOptions:
-    """Which units enter the population tables, and how they are grouped.
-
-    Parameters
-    ----------
-    select : str
-        A pandas query on ``units.csv`` columns; by default the putative 5-HT units.
-    group_by : str, optional
-        A column splitting the selected units into groups (one summary row each);
-        with ``metadata`` it also gives ``groups.csv``.
-    metadata : path or DataFrame, optional
-        Table of recordings (``recording, animal, group, ...``) joined onto every
-        output table.
-    """
-
-    select: str = DEFAULT_POPULATION_QUERY
-    group_by: str | None = None
-    metadata: str | Path | pd.DataFrame | None = None
-
-
-@dataclass(frozen=True)
-class AnalysisOptions:
-    """Every parameter of an analysis run (written to ``params.json``)."""
-
-    load: LoadOptions = field(default_factory=LoadOptions)
-    epochs: EpochParams = field(default_factory=EpochParams)
-    classification: ClassificationOptions = field(default_factory=ClassificationOptions)
-    fit: FitParams = DEFAULT_FIT_PARAMS
-    qc: QCParams = field(default_factory=QCParams)
-    population: PopulationOptions = field(default_factory=PopulationOptions)
-    timecourse: TimecourseParams = field(default_factory=TimecourseParams)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Parameters as plain JSON-ready data."""
-        params = asdict(self)
-        for group, name in (("load", "doses"), ("population", "metadata")):
-            value = params[group][name]
-            if value is not None and not isinstance(value, str | Path):
-                params[group][name] = "table given in Python"
-        return params
 
 
 @dataclass
@@ -570,31 +492,6 @@ def analyze(
         if report_out is not None:
             write_index(batch.recordings, batch.units, report_out)
     return batch
-
-
-def options_with(options: AnalysisOptions, **settings: Any) -> AnalysisOptions:
-    """A copy of ``options`` with parameters given by name changed, wherever they live.
-
-    Examples
-    --------
-    >>> options_with(AnalysisOptions(), baseline_s=90.0).epochs.baseline_s
-    90.0
-    """
-    if not settings:
-        return options
-    groups = {name: getattr(options, name) for name in (f.name for f in fields(options))}
-    changes: dict[str, dict[str, Any]] = {name: {} for name in groups}
-    for key, value in settings.items():
-        owner = next((g for g, obj in groups.items() if key in _field_names(obj)), None)
-        if owner is None:
-            known = sorted(k for obj in groups.values() for k in _field_names(obj))
-            raise BadParameterError(f"unknown parameter {key!r} (known: {', '.join(known)})")
-        changes[owner][key] = tuple(value) if isinstance(value, list) else value
-    return replace(options, **{g: replace(groups[g], **c) for g, c in changes.items() if c})
-
-
-def _field_names(obj: Any) -> set[str]:
-    return {f.name for f in fields(obj)}
 
 
 def _with_progress(
