@@ -96,14 +96,16 @@ class RecordingResult:
 
     def to_part(self) -> dict[str, Any]:
         """The tables as JSON-ready data (see :mod:`rapheunit.batch`)."""
-        frames = {"recording": pd.DataFrame([self.recording_row]), "units": self.units}
-        more = {
-            "doses": self.doses,
-            "fits": self.fits,
-            "timecourse": self.timecourse,
-            "timecourse_metrics": self.timecourse_metrics,
-        }
-        return frames_to_records(frames | more)
+        return frames_to_records(
+            {
+                "recording": pd.DataFrame([self.recording_row]),
+                "units": self.units,
+                "doses": self.doses,
+                "fits": self.fits,
+                "timecourse": self.timecourse,
+                "timecourse_metrics": self.timecourse_metrics,
+            }
+        )
 
     @classmethod
     def from_part(cls, part: dict[str, Any]) -> RecordingResult:
