@@ -124,13 +124,8 @@ FIRING_THRESHOLDS = (
     "max_regularity",
     "min_burst_fraction",
 )
-ROW_COLUMNS = (
-    "classification",
-    "subtype",
-    "rule_set",
-    "rate_criterion",
-    "regularity_criterion",
-    "waveform_criterion",
+# FiringFeatures fields copied into the table.
+FIRING_COLUMNS = (
     "cv_isi",
     "cv_isi_nonburst",
     "cv2",
@@ -138,6 +133,15 @@ ROW_COLUMNS = (
     "lvr",
     "burst_fraction",
     "mean_spikes_per_burst",
+)
+ROW_COLUMNS = (
+    "classification",
+    "subtype",
+    "rule_set",
+    "rate_criterion",
+    "regularity_criterion",
+    "waveform_criterion",
+    *FIRING_COLUMNS,
     "waveform_duration_ms",
     "first_phase_ms",
     "peak_to_trough_ms",
@@ -331,15 +335,7 @@ class UnitClassification:
             "regularity_criterion": self.criterion("regularity").status,
             "waveform_criterion": self.criterion("waveform").status,
         }
-        for name in (
-            "cv_isi",
-            "cv_isi_nonburst",
-            "cv2",
-            "lv",
-            "lvr",
-            "burst_fraction",
-            "mean_spikes_per_burst",
-        ):
+        for name in FIRING_COLUMNS:
             row[name] = getattr(self.firing, name)
         for name in (*MEASURE_NAMES, "waveform_snr"):
             row[name] = getattr(waveform, name)

@@ -69,7 +69,13 @@ from rapheunit.plot import (
 )
 from rapheunit.plot_groups import SECONDS_PER_MINUTE, timecourse_plot
 from rapheunit.qc import metrics_table, qc_table
-from rapheunit.timecourse import TimecourseParams, timecourse_metrics, timecourse_summary
+from rapheunit.timecourse import (
+    EVENT_COLUMNS,
+    METRIC_COLUMNS,
+    TimecourseParams,
+    timecourse_metrics,
+    timecourse_summary,
+)
 from rapheunit.waveform import unit_waveform_features
 
 if TYPE_CHECKING:
@@ -110,15 +116,11 @@ DETECTION_COLUMNS = (
     "n_units",
     "dominant_unit",
 )
+# Per-unit time-course metrics shown in the report: the unit, then what timecourse measures.
 TIMECOURSE_METRIC_COLUMNS = (
     "unit",
     "baseline_rate_hz",
-    "onset_latency_s",
-    "max_effect_pct",
-    "time_to_max_s",
-    "recovery_time_s",
-    "recovered",
-    "note",
+    *METRIC_COLUMNS[len(EVENT_COLUMNS) :],
 )
 INJECTION_KEY = ["drug", "dose", "dose_unit", "injection_time_s"]
 UNIT_FIGURE_SIZE_IN = (11.0, 6.2)
