@@ -434,8 +434,12 @@ def _provenance(path: Path, reader: str, dose_source: str) -> dict[str, Any]:
     }
 
 
-def sha256_of(path: Path, chunk_bytes: int = 1 << 20) -> str:
+def sha256_of(path: Path) -> str:
     """SHA-256 of a file, or of every file in a folder in path order.
+
+    A batch asks twice per input (resume key, then provenance): the digest is
+    remembered for the same path, size and modification time, so a large file is
+    read once.
 
     Examples
     --------
@@ -444,7 +448,23 @@ def sha256_of(path: Path, chunk_bytes: int = 1 << 20) -> str:
     >>> _ = file.write_bytes(b"abc")
     >>> sha256_of(file)[:12]
     'ba7816bf8f01'
+    >>> _ = file.write_bytes(b"abcd")  # new size: hashed again
+    >>> sha256_of(file)[:12]
+    '88d4266fd4e6'
     """
+    if path.is_dir():  # a folder's mtime does not follow its files' contents: no memo
+        return _sha256_uncached(path)
+    stat = path.stat()
+    return _sha256_of_file(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256_of_file(path: Path, size_bytes: int, mtime_ns: int) -> str:
+    del size_bytes, mtime_ns  # part of the cache key only
+    return _sha256_uncached(path)
+
+
+def _sha256_uncached(path: Path, chunk_bytes: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     for file in files:

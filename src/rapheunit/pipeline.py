@@ -462,8 +462,9 @@ def analyze(
     [['u', 2]]
     """
     options = options_with(options or AnalysisOptions(), **settings)
-    if options.population.metadata is not None:
-        read_metadata(options.population.metadata)  # a bad table fails before the batch runs
+    # Read (and so checked) before the batch runs: a bad table fails at once.
+    source = options.population.metadata
+    metadata = None if source is None else read_metadata(source)
     for table_format in formats:
         check_option(table_format, TABLE_FORMATS, "format")
     run = RunOptions(jobs=jobs, scheduler=scheduler, resume=resume, progress=progress)
@@ -487,7 +488,7 @@ def analyze(
         needs=None if report_out is None else partial(_report_exists, report_out, names),
     )
     results = list(_with_progress(run_all(worker, found, run), len(found), run.progress))
-    batch = combine(results, options)
+    batch = combine(results, options, metadata)
     if out_path is not None:
         if tables:
             write_outputs(batch, out_path, formats)
@@ -510,8 +511,12 @@ def _with_progress(
             yield result
 
 
-def combine(results: Sequence[RecordingResult], options: AnalysisOptions) -> BatchResult:
-    """Stack per-recording tables into the batch tables."""
+def combine(
+    results: Sequence[RecordingResult],
+    options: AnalysisOptions,
+    metadata: pd.DataFrame | None = None,
+) -> BatchResult:
+    """Stack per-recording tables into the batch tables, joining ``metadata`` when given."""
     recordings = pd.DataFrame([r.recording_row for r in results])
     if recordings.empty:
         recordings = pd.DataFrame(columns=list(RECORDING_COLUMNS))
@@ -524,7 +529,6 @@ def combine(results: Sequence[RecordingResult], options: AnalysisOptions) -> Bat
         },
     }
     choice = options.population
-    metadata = None if choice.metadata is None else read_metadata(choice.metadata)
     fits = _batch_fits(results, options.fit)
     tables = {
         "recordings": recordings,
