@@ -118,8 +118,8 @@ def run_read(path: Path) -> np.ndarray:
 
 
 def run_rapheunit(path: Path, sort: bool) -> np.ndarray:
-    from rapheunit.detect import DetectParams, detect_events, detect_units
-    from rapheunit.rawfile import open_raw
+    from rapheunit.detection.detect import DetectParams, detect_events, detect_units
+    from rapheunit.detection.rawfile import open_raw
 
     params = DetectParams(
         band_hz=BAND_HZ,
@@ -173,7 +173,7 @@ def child(kind: str, path: Path, out: Path, n_jobs: int) -> None:
         "spikeinterface": lambda: run_spikeinterface(path, n_jobs),
     }
     if kind.startswith("rapheunit"):
-        import rapheunit.detect  # noqa: F401 - imports are not part of the timing
+        import rapheunit.detection.detect  # noqa: F401 - imports are not part of the timing
     elif kind == "spikeinterface":
         import spikeinterface.preprocessing
         import spikeinterface.sortingcomponents.peak_detection  # noqa: F401
@@ -218,7 +218,7 @@ def measure(contenders: list[tuple[str, int]], path: Path, folder: Path, repeat:
 
 
 def agreement(detected: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
-    from rapheunit.detect import spike_agreement
+    from rapheunit.detection.detect import spike_agreement
 
     return spike_agreement(detected, truth, TOLERANCE_S)
 

@@ -18,7 +18,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from rapheunit.doseresponse import fit_hill_batch, hill_response, unit_dose_response
+from rapheunit.doseresponse.fits import fit_hill_batch, hill_response, unit_dose_response
 
 FIRST_DOSE_UG_KG = 10.0
 DOSE_INTERVAL_S = 180.0

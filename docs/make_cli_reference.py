@@ -29,37 +29,32 @@ from typing import Any
 
 import pandas as pd
 
-from rapheunit import (
-    classify,
-    cli,
-    doses,
-    epochs,
-    groups,
-    markers,
-    options,
-    qc,
-    timecourse,
-)
-from rapheunit.doseresponse import FitParams
-from rapheunit.readers import limits
+from rapheunit import cli
+from rapheunit.core import epochs, markers
+from rapheunit.doseresponse import groups
+from rapheunit.doseresponse.fits import FitParams
+from rapheunit.io import doses
+from rapheunit.io.readers import limits
+from rapheunit.measures import classify, qc, timecourse
+from rapheunit.run import options
 
 DOCS_DIR = Path(__file__).resolve().parent
 GENERATOR = "docs/make_cli_reference.py"
 # Modules searched for the comment that documents a constant.
 SOURCE_MODULES = (
-    "rapheunit.classify",
-    "rapheunit.options",
-    "rapheunit.pipeline",
-    "rapheunit.doseresponse",
-    "rapheunit.epochs",
-    "rapheunit.features",
-    "rapheunit.groups",
-    "rapheunit.load",
-    "rapheunit.population",
-    "rapheunit.qc",
-    "rapheunit.readers.limits",
-    "rapheunit.timecourse",
-    "rapheunit.waveform",
+    "rapheunit.measures.classify",
+    "rapheunit.run.options",
+    "rapheunit.run.pipeline",
+    "rapheunit.doseresponse.fits",
+    "rapheunit.core.epochs",
+    "rapheunit.measures.features",
+    "rapheunit.doseresponse.groups",
+    "rapheunit.io.load",
+    "rapheunit.doseresponse.population",
+    "rapheunit.measures.qc",
+    "rapheunit.io.readers.limits",
+    "rapheunit.measures.timecourse",
+    "rapheunit.measures.waveform",
 )
 # Marker labels shown, with how rapheunit reads them, on the marker page.
 EXAMPLE_LABELS = (
@@ -99,7 +94,7 @@ def rst_inline(text: str) -> str:
 
     Examples
     --------
-    >>> rst_inline("see :func:`~rapheunit.load.load` and ``t_stop``")
+    >>> rst_inline("see :func:`~rapheunit.io.load.load` and ``t_stop``")
     'see `load` and `t_stop`'
     """
     text = re.sub(r":(\w+):`~?([^`]+)`", _role_as_code, text)
@@ -558,7 +553,7 @@ def qc_section(notes: dict[str, dict[str, str]]) -> str:
             docstring_paragraphs(qc, "A unit's status"),
             "\n".join(descriptions),
             table(["metric", "column", "meaning", "warn when", "fail when"], rows),
-            "Parameters (`rapheunit.qc.QCParams`):",
+            "Parameters (`rapheunit.measures.qc.QCParams`):",
             params_table(qc.QCParams, notes),
         ]
     )
@@ -567,14 +562,14 @@ def qc_section(notes: dict[str, dict[str, str]]) -> str:
 def defaults_reference() -> str:
     """The page ``defaults.md``: every default with its meaning and source."""
     notes = _all_notes()
-    # importlib: the package attribute ``rapheunit.load`` is the function, not the module.
-    loader = importlib.import_module("rapheunit.load")
+    # importlib: the package attribute ``rapheunit.io.load`` is the function, not the module.
+    loader = importlib.import_module("rapheunit.io.load")
     rule_sets = "\n\n".join(rule_set_section(rule_set) for rule_set in classify.RULE_SETS.values())
     parts = [
         "# Defaults and their sources",
         generated_note("the parameter dataclasses, registries and constant comments of rapheunit"),
         "Every parameter below can be given by name to `rapheunit.analyze(..., name=value)`"
-        " (see `rapheunit.options.options_with`); the command line exposes the common ones"
+        " (see `rapheunit.run.options.options_with`); the command line exposes the common ones"
         " ([cli.md](cli.md)). The *source* column quotes the comment that sits above the value"
         " in the code; a value without one is a project choice. `rapheunit rules` prints the"
         " rule sets in the terminal.",
@@ -583,25 +578,25 @@ def defaults_reference() -> str:
         params_table(epochs.EpochParams, notes),
         "## Classification",
         rst_block(docstring_section(classify, "Verdict")),
-        "Rule sets (`rapheunit.classify.RULE_SETS`):",
+        "Rule sets (`rapheunit.measures.classify.RULE_SETS`):",
         rst_block(docstring_section(classify, "Rule sets")),
         rule_sets,
-        "### Options (`rapheunit.options.ClassificationOptions`)",
+        "### Options (`rapheunit.run.options.ClassificationOptions`)",
         params_table(options.ClassificationOptions, notes),
         "### Constants behind the thresholds",
         constants_table(classify, notes),
         "### Firing features",
-        constants_table(importlib.import_module("rapheunit.features"), notes),
+        constants_table(importlib.import_module("rapheunit.measures.features"), notes),
         "### Waveform measures",
-        constants_table(importlib.import_module("rapheunit.waveform"), notes),
+        constants_table(importlib.import_module("rapheunit.measures.waveform"), notes),
         "## Dose-response fit (`rapheunit.doseresponse.FitParams`)",
         params_table(FitParams, notes),
-        "## Population (`rapheunit.options.PopulationOptions`)",
+        "## Population (`rapheunit.run.options.PopulationOptions`)",
         params_table(options.PopulationOptions, notes),
         qc_section(notes),
-        "## Time course after a single dose (`rapheunit.timecourse.TimecourseParams`)",
+        "## Time course after a single dose (`rapheunit.measures.timecourse.TimecourseParams`)",
         params_table(timecourse.TimecourseParams, notes),
-        "## Group comparisons (`rapheunit.groups.GroupParams`)",
+        "## Group comparisons (`rapheunit.doseresponse.groups.GroupParams`)",
         params_table(groups.GroupParams, notes),
         "## Resource limits of the loader",
         rst_inline(docstring_section(loader, "Resource limits").split("\n\n")[0]),
@@ -662,7 +657,9 @@ def markers_reference() -> str:
     code_rows = [(f"`{code}`", f"`{markers.decode_marker(code)}`") for code in EXAMPLE_CODES]
     parts = [
         "# Dose schedule: marker labels and dose tables",
-        generated_note("rapheunit.markers and rapheunit.doses (grammar, tables and examples)"),
+        generated_note(
+            "rapheunit.core.markers and rapheunit.io.doses (grammar, tables and examples)"
+        ),
         docstring_paragraphs(doses, "Precedence"),
         "## Marker labels",
         "Type the injection into the marker or comment channel as you give it, e.g."
@@ -670,9 +667,9 @@ def markers_reference() -> str:
         " rapheunit adds up the cumulative dose per drug (use `--labels-cumulative`, or"
         " `labels_are_cumulative=True`, when your labels already give running totals).",
         rst_block(docstring_section(markers, "Label grammar")),
-        "How example labels are read (computed by `rapheunit.markers.parse_label`):",
+        "How example labels are read (computed by `rapheunit.core.markers.parse_label`):",
         table(["label", "drug", "amount", "unit", "route"], map(_label_row, EXAMPLE_LABELS)),
-        "### Drug names and aliases (`rapheunit.markers.DRUGS`)",
+        "### Drug names and aliases (`rapheunit.core.markers.DRUGS`)",
         table(["drug", "aliases", "role", "note"], _drug_rows()),
         "### Dose units",
         table(["written", "read as", "kind"], _unit_rows()),
@@ -693,7 +690,7 @@ def markers_reference() -> str:
         docstring_paragraphs(doses, "A dose table has"),
         "A sidecar `cell12.doses.csv` beside `cell12.smr`:",
         f"```text\n{EXAMPLE_DOSE_TABLE.strip()}\n```",
-        "is read as (computed by `rapheunit.doses.build_schedule`):",
+        "is read as (computed by `rapheunit.io.doses.build_schedule`):",
         table(["time_s", "drug", "dose", "dose_unit", "cumulative_dose"], _schedule_rows()),
         rst_block(docstring_paragraphs(doses, "Dose arithmetic", to_end=True)),
     ]

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from rapheunit import analyze
-from rapheunit.batch import PARTS_FOLDER
 from rapheunit.cli import main
+from rapheunit.run.batch import PARTS_FOLDER
 
 
 def _write_inputs(folder: Path, n_recordings: int = 6) -> Path:

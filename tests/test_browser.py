@@ -25,12 +25,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rapheunit.epochs import EpochParams, dose_rates
-from rapheunit.model import Annotation, Injection
-from rapheunit.options import AnalysisOptions
-from rapheunit.pipeline import RecordingResult, unit_table
-from rapheunit.report import write_index, write_recording_report
+from rapheunit.core.epochs import EpochParams, dose_rates
+from rapheunit.core.model import Annotation, Injection
+from rapheunit.measures.results import RecordingResult
+from rapheunit.run.options import AnalysisOptions
+from rapheunit.run.pipeline import unit_table
 from rapheunit.simulate import simulate_recording
+from rapheunit.viz.report import write_index, write_recording_report
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rapheunit.classify import (
+from rapheunit.core.errors import BadParameterError, UnreadableFileError
+from rapheunit.core.model import Recording, Unit
+from rapheunit.measures.classify import (
     MIN_AGONIST_INHIBITION_PCT,
     MIN_RECOVERY_PCT_BASELINE,
     ROW_COLUMNS,
@@ -25,11 +27,9 @@ from rapheunit.classify import (
     pharmacological_confirmation,
     register_rule_set,
 )
-from rapheunit.errors import BadParameterError, UnreadableFileError
-from rapheunit.features import FiringFeatures
-from rapheunit.model import Recording, Unit
+from rapheunit.measures.features import FiringFeatures
+from rapheunit.measures.waveform import WaveformFeatures
 from rapheunit.simulate import simulate_recording
-from rapheunit.waveform import WaveformFeatures
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 SPIKE2_FILE = REALDATA / "spike2" / "Extracellular_Spikes.smr"

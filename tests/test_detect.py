@@ -9,7 +9,8 @@ import neo
 import numpy as np
 import pytest
 
-from rapheunit.detect import (
+from rapheunit.core.errors import BadParameterError
+from rapheunit.detection.detect import (
     ArraySource,
     DetectParams,
     NeoSignalSource,
@@ -18,8 +19,7 @@ from rapheunit.detect import (
     detect_units,
     spike_agreement,
 )
-from rapheunit.errors import BadParameterError
-from rapheunit.rawfile import RawLayout, open_raw
+from rapheunit.detection.rawfile import RawLayout, open_raw
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 LOCUST = REALDATA / "tridesclous" / "locust_trial_01.raw"

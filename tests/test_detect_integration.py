@@ -14,8 +14,8 @@ import quantities as pq
 from conftest import REALDATA, make_block, requires_realdata, write_nix
 from rapheunit import load
 from rapheunit.cli import main
-from rapheunit.detect import spike_agreement
-from rapheunit.errors import UnreadableFileError
+from rapheunit.core.errors import UnreadableFileError
+from rapheunit.detection.detect import spike_agreement
 
 SAMPLING_RATE_HZ = 20_000.0
 

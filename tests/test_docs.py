@@ -21,10 +21,14 @@ import pandas as pd
 import pytest
 
 from conftest import RECORDINGS
-from rapheunit import analyze, classify, groups, options, qc, report, timecourse
+from rapheunit import analyze
 from rapheunit.cli import build_parser
-from rapheunit.doseresponse import FitParams
-from rapheunit.epochs import EpochParams
+from rapheunit.core.epochs import EpochParams
+from rapheunit.doseresponse import groups
+from rapheunit.doseresponse.fits import FitParams
+from rapheunit.measures import classify, qc, timecourse
+from rapheunit.run import options
+from rapheunit.viz import report
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -128,7 +132,7 @@ def test_defaults_page_follows_the_registry(generator: ModuleType) -> None:
 def test_defaults_page_quotes_the_source_comment_of_a_constant(
     generator: ModuleType, pages: dict[str, str]
 ) -> None:
-    notes = generator.constant_notes(importlib.import_module("rapheunit.features"))
+    notes = generator.constant_notes(importlib.import_module("rapheunit.measures.features"))
     assert "Hajos et al. 1995" in notes["BURST_ISI_S"]
     assert notes["BURST_ISI_S"] in pages["defaults.md"]
 
@@ -183,7 +187,7 @@ def test_outputs_page_documents_the_optional_columns(
 
 def test_formats_page_names_every_extension_and_reader() -> None:
     page = (DOCS / "formats.md").read_text(encoding="utf-8")
-    loader = importlib.import_module("rapheunit.load")  # rapheunit.load is the function
+    loader = importlib.import_module("rapheunit.io.load")  # rapheunit.io.load is the function
     for extension in [*loader.NEO_READERS, *loader.SPIKE_TABLE_SUFFIXES]:
         assert f"`{extension}`" in page, extension
     for reader in {*loader.NEO_READERS.values(), *loader.OPEN_EPHYS_MARKERS.values()}:

@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 from scipy import optimize, stats
 
-from rapheunit.doseresponse import (
+from rapheunit.core.epochs import dose_rates
+from rapheunit.core.errors import BadDoseTableError, BadParameterError
+from rapheunit.doseresponse.fits import (
     FIT_STATUSES,
     HILL_SLOPE_RANGE,
     FitParams,
@@ -18,8 +20,6 @@ from rapheunit.doseresponse import (
     hill_response,
     unit_dose_response,
 )
-from rapheunit.epochs import dose_rates
-from rapheunit.errors import BadDoseTableError, BadParameterError
 from rapheunit.simulate import simulate_recording
 
 DOUBLING_DOSES = 10.0 * 2.0 ** np.arange(6)  # 10 ... 320 ug/kg cumulative

@@ -8,14 +8,14 @@ import neo
 import pandas as pd
 import pytest
 
-from rapheunit.doses import (
+from rapheunit.core.errors import BadDoseTableError, BadParameterError
+from rapheunit.io.doses import (
     DOSE_TABLE_COLUMNS,
     build_schedule,
     coerce_dose_table,
     find_sidecar,
     read_dose_table,
 )
-from rapheunit.errors import BadDoseTableError, BadParameterError
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 requires_realdata = pytest.mark.skipif(

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rapheunit.epochs import (
+from rapheunit.core.epochs import (
     EpochParams,
     Window,
     baseline_is_short,
@@ -19,8 +19,8 @@ from rapheunit.epochs import (
     dose_rates,
     response_windows,
 )
-from rapheunit.errors import BadParameterError
-from rapheunit.model import Injection, Recording, Unit
+from rapheunit.core.errors import BadParameterError
+from rapheunit.core.model import Injection, Recording, Unit
 
 
 def _recording(spikes: list[float], injection_times: list[float], t_stop: float) -> Recording:

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import quantities as pq
 
-from rapheunit.errors import BadParameterError
-from rapheunit.features import (
+from rapheunit.core.errors import BadParameterError
+from rapheunit.measures.features import (
     autocorrelogram,
     firing_features,
     isi_histogram,

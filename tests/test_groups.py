@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from rapheunit.epochs import EpochParams, dose_rates
-from rapheunit.errors import BadParameterError, RapheUnitError, UnreadableFileError
-from rapheunit.groups import (
+from rapheunit.core.epochs import EpochParams, dose_rates
+from rapheunit.core.errors import BadParameterError, RapheUnitError, UnreadableFileError
+from rapheunit.doseresponse.groups import (
     GROUP_COLUMNS,
     GroupParams,
     ShiftFit,
@@ -22,9 +22,9 @@ from rapheunit.groups import (
     join_metadata,
     read_metadata,
 )
-from rapheunit.pipeline import unit_table
-from rapheunit.plot_groups import group_dose_response_plot, group_points_plot
+from rapheunit.run.pipeline import unit_table
 from rapheunit.simulate import simulate_recording
+from rapheunit.viz.plot_groups import group_dose_response_plot, group_points_plot
 
 DOSE_COLUMNS = (
     "recording", "unit", "drug", "dose_unit", "cumulative_dose", "injection_time_s", "rate_hz",

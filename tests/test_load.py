@@ -13,8 +13,8 @@ import quantities as pq
 
 from conftest import REALDATA, make_block, make_segment, requires_realdata, write_nix
 from rapheunit import load
-from rapheunit.errors import NoUnitsError, UnreadableFileError, UnsupportedFormatError
-from rapheunit.load import block_content, reader_for
+from rapheunit.core.errors import NoUnitsError, UnreadableFileError, UnsupportedFormatError
+from rapheunit.io.load import block_content, reader_for
 
 
 def test_spike_table_csv_long_format(tmp_path: Path) -> None:

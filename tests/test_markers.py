@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rapheunit.errors import BadDoseTableError, BadParameterError
-from rapheunit.markers import (
+from rapheunit.core.errors import BadDoseTableError, BadParameterError
+from rapheunit.core.markers import (
     DRUG_ROLES,
     DRUGS,
     ParsedLabel,

@@ -13,12 +13,14 @@ from matplotlib.collections import PolyCollection
 from matplotlib.container import ErrorbarContainer
 from matplotlib.text import Annotation
 
-from rapheunit.detect import ArraySource, SignalExcerpt, detect_units
-from rapheunit.doseresponse import fit_hill, hill_response
-from rapheunit.epochs import Window
-from rapheunit.errors import BadParameterError
-from rapheunit.model import Injection
-from rapheunit.plot import (
+from rapheunit.core.epochs import Window
+from rapheunit.core.errors import BadParameterError
+from rapheunit.core.model import Injection
+from rapheunit.detection.detect import ArraySource, SignalExcerpt, detect_units
+from rapheunit.doseresponse.fits import fit_hill, hill_response
+from rapheunit.measures.waveform import waveform_features
+from rapheunit.simulate import spike_template, template_durations
+from rapheunit.viz.plot import (
     DETECTED_SPIKES_GID,
     DOSE_POINTS_GID,
     INJECTION_LABEL_GID,
@@ -37,8 +39,6 @@ from rapheunit.plot import (
     short_injection_label,
     waveform_plot,
 )
-from rapheunit.simulate import spike_template, template_durations
-from rapheunit.waveform import waveform_features
 
 OKABE_ITO = {"#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",
              "#CC79A7"}

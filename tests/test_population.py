@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from rapheunit.doseresponse import fit_hill, hill_response, unit_dose_response
-from rapheunit.epochs import dose_rates
-from rapheunit.errors import BadDoseTableError, BadParameterError
-from rapheunit.population import (
+from rapheunit.core.epochs import dose_rates
+from rapheunit.core.errors import BadDoseTableError, BadParameterError
+from rapheunit.doseresponse.fits import fit_hill, hill_response, unit_dose_response
+from rapheunit.doseresponse.population import (
     OMNIBUS_TEST,
     POST_HOC_TEST,
     dose_statistics,

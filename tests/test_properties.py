@@ -16,10 +16,10 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rapheunit.doses import build_schedule
-from rapheunit.epochs import EpochParams, baseline_window, dose_rates, response_windows
-from rapheunit.features import firing_features
-from rapheunit.model import Injection, Recording, Unit
+from rapheunit.core.epochs import EpochParams, baseline_window, dose_rates, response_windows
+from rapheunit.core.model import Injection, Recording, Unit
+from rapheunit.io.doses import build_schedule
+from rapheunit.measures.features import firing_features
 
 DRUGS = ("ipsapirone", "WAY-100635", "8-OH-DPAT", "buspirone")
 # Doses in ug/kg as typed: up to 3 decimals, as a lab notebook would have them.

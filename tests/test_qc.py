@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rapheunit.epochs import EpochParams
-from rapheunit.errors import BadParameterError
-from rapheunit.model import Annotation, Injection, Recording, Unit
-from rapheunit.qc import (
+from rapheunit.core.epochs import EpochParams
+from rapheunit.core.errors import BadParameterError
+from rapheunit.core.model import Annotation, Injection, Recording, Unit
+from rapheunit.measures.qc import (
     FAIL,
     PASS,
     QC_COLUMNS,

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rapheunit.errors import BadParameterError, UnreadableFileError
-from rapheunit.rawfile import RawLayout, open_raw, read_layout, sidecar_path
+from rapheunit.core.errors import BadParameterError, UnreadableFileError
+from rapheunit.detection.rawfile import RawLayout, open_raw, read_layout, sidecar_path
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 LOCUST = REALDATA / "tridesclous" / "locust_trial_01.raw"

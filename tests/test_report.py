@@ -15,30 +15,29 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rapheunit.doseresponse import unit_dose_response
-from rapheunit.epochs import EpochParams, dose_rates
-from rapheunit.model import Annotation, Injection, Recording, Unit
-from rapheunit.options import AnalysisOptions
-from rapheunit.pipeline import RecordingResult, unit_table
-from rapheunit.plot import new_axes
-from rapheunit.report import (
+from rapheunit.core.display import batch_html, recording_html, unit_html
+from rapheunit.core.epochs import EpochParams, dose_rates
+from rapheunit.core.model import Annotation, Injection, Recording, Unit
+from rapheunit.doseresponse.fits import unit_dose_response
+from rapheunit.measures.results import RecordingResult
+from rapheunit.measures.timecourse import timecourse_table
+from rapheunit.run.options import AnalysisOptions
+from rapheunit.run.pipeline import unit_table
+from rapheunit.simulate import simulate_recording
+from rapheunit.viz.plot import new_axes
+from rapheunit.viz.report import (
     INDEX_NAME,
     REPORTS_DIR,
     UnitPage,
-    batch_html,
     figure_data_uri,
     format_value,
-    recording_html,
     render_recording_report,
     report_filename,
     unit_figure,
-    unit_html,
     write_index,
     write_recording_pdf,
     write_recording_report,
 )
-from rapheunit.simulate import simulate_recording
-from rapheunit.timecourse import timecourse_table
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 SCRIPT = "<script>alert(1)</script>"
@@ -264,24 +263,30 @@ def test_index_lists_every_recording_with_status_counts_and_links(tmp_path: Path
 def test_notebook_summaries_escape_and_show_units(hostile_recording: Recording) -> None:
     html = recording_html(hostile_recording)
     assert "<script" not in html.lower()
+    # rapheunit.viz registers the rate thumbnail: one picture per unit
     assert html.count("<img") == len(hostile_recording.units)
     for unit in hostile_recording.units[:1]:
         assert f"<td>{unit.id}</td><td>{unit.n_spikes}</td>" in html
     unit = hostile_recording.units[1]
     assert "&lt;img" in unit_html(unit, hostile_recording)
-    assert f"{unit.n_spikes} spikes" in unit_html(unit)
+    assert f"<td>spikes</td><td>{unit.n_spikes}</td>" in unit_html(unit)
+
+
+def test_notebook_reprs_are_one_line(hostile_recording: Recording) -> None:
+    text = repr(hostile_recording)
+    assert "\n" not in text and len(text) < 300
+    assert f"{len(hostile_recording.units)} unit(s)" in text
+    unit = hostile_recording.units[0]
+    assert repr(unit).startswith(f"<Unit {unit.id}: {unit.n_spikes} spikes")
 
 
 def test_batch_summary_lists_recordings() -> None:
-    class Batch:
-        recordings = pd.DataFrame({"recording": ["a", "b"], "status": ["ok", "failed"],
-                                   "error": ["", f"b: {SCRIPT}"], "n_units": [1, 0]})
-        units = pd.DataFrame({"recording": ["a"], "unit": ["u"], "qc_status": ["pass"]})
-
-    html = batch_html(Batch())
+    recordings = pd.DataFrame({"recording": ["a", "b"], "status": ["ok", "failed"],
+                               "error": ["", f"b: {SCRIPT}"], "n_units": [1, 0]})
+    html = batch_html(recordings, 1)
     assert "<script" not in html
-    assert html.count("<tr class=") == 2
-    assert "pass: 1" in html
+    assert html.count("<tr>") == 3  # the header and one row per recording
+    assert "<td>b</td><td>failed</td>" in html
 
 
 # --- spike detection and time course ------------------------------------------------------------
@@ -472,9 +477,9 @@ def test_report_of_the_real_spike2_file(tmp_path: Path) -> None:
 
 
 def test_reports_of_an_analysed_batch(tmp_path: Path) -> None:
-    from rapheunit.pipeline import analyze
-    from rapheunit.report import write_reports
+    from rapheunit.run.pipeline import analyze
     from rapheunit.simulate import write_recording
+    from rapheunit.viz.report import write_reports
 
     recording, truth = simulate_recording("pipeline_rec", ["5ht_clock", "fast_regular"], seed=3)
     write_recording(recording, truth, tmp_path / "in", "csv")

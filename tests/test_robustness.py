@@ -23,19 +23,19 @@ import quantities as pq
 
 import rapheunit
 from conftest import REALDATA, make_block, make_segment, requires_realdata, write_nix
-from rapheunit import errors
 from rapheunit.cli import main
-from rapheunit.load import checked_units, is_recording_candidate
-from rapheunit.markers import parse_label
-from rapheunit.model import Unit, check_recording_name
-from rapheunit.readers import limits
+from rapheunit.core import errors
+from rapheunit.core.markers import parse_label
+from rapheunit.core.model import Unit, check_recording_name
+from rapheunit.io.load import checked_units, is_recording_candidate
+from rapheunit.io.readers import limits
 from rapheunit.simulate import simulate_recording, write_recording
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"
 MANIFEST = BAD / "EXPECTED.toml"
 CORPUS_LIMIT_BYTES = 200 * 1024
-# The module, not the function rapheunit.load that shadows it on the package.
-LOADER = importlib.import_module("rapheunit.load")
+# The module, not the function rapheunit.io.load that shadows it on the package.
+LOADER = importlib.import_module("rapheunit.io.load")
 
 
 def _manifest() -> list[dict[str, str]]:

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from pynwb import NWBHDF5IO
 
-from rapheunit.celltypes import CELL_TYPES
-from rapheunit.errors import BadParameterError
-from rapheunit.simulate import (
+from rapheunit.core.errors import BadParameterError
+from rapheunit.simulate.celltypes import CELL_TYPES
+from rapheunit.simulate.recordings import (
     _time_rescaled_events,
     simulate_recording,
     spike_template,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rapheunit.errors import BadParameterError
-from rapheunit.sorting import MIN_EVENTS_TO_SORT, sort_events
+from rapheunit.core.errors import BadParameterError
+from rapheunit.detection.sorting import MIN_EVENTS_TO_SORT, sort_events
 
 N_SAMPLES = 100  # 4 ms at 25 kHz
 PEAK_INDEX = 25  # extremum at 1 ms

@@ -9,12 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rapheunit.epochs import EpochParams
-from rapheunit.errors import BadParameterError
-from rapheunit.model import Injection, Recording, Unit
-from rapheunit.plot_groups import timecourse_plot
-from rapheunit.simulate import simulate_recording
-from rapheunit.timecourse import (
+from rapheunit.core.epochs import EpochParams
+from rapheunit.core.errors import BadParameterError
+from rapheunit.core.model import Injection, Recording, Unit
+from rapheunit.measures.timecourse import (
     TIMECOURSE_COLUMNS,
     TimecourseParams,
     selected_injections,
@@ -22,6 +20,8 @@ from rapheunit.timecourse import (
     timecourse_summary,
     timecourse_table,
 )
+from rapheunit.simulate import simulate_recording
+from rapheunit.viz.plot_groups import timecourse_plot
 
 IPSA = "ipsapirone"
 

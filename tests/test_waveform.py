@@ -8,14 +8,14 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from rapheunit import simulate
-from rapheunit.errors import BadParameterError
-from rapheunit.model import Unit
-from rapheunit.waveform import (
+from rapheunit.core.errors import BadParameterError
+from rapheunit.core.model import Unit
+from rapheunit.measures.waveform import (
     ONSET_THRESHOLD_FRACTION,
     unit_waveform_features,
     waveform_features,
 )
+from rapheunit.simulate import recordings as simulate
 
 N_SAMPLES = 100
 SNIPPET_MS = 4.0

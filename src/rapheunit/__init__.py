@@ -9,9 +9,7 @@ True
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from rapheunit.errors import (
+from rapheunit.core.errors import (
     BadDoseTableError,
     BadParameterError,
     NoUnitsError,
@@ -20,10 +18,13 @@ from rapheunit.errors import (
     UnreadableFileError,
     UnsupportedFormatError,
 )
-from rapheunit.load import load
-from rapheunit.model import Annotation, Injection, Recording, Unit
-from rapheunit.options import AnalysisOptions
-from rapheunit.pipeline import analyze
+from rapheunit.core.model import Annotation, Injection, Recording, Unit
+from rapheunit.core.version import VERSION
+from rapheunit.io.load import load
+from rapheunit.run.options import AnalysisOptions
+from rapheunit.run.pipeline import analyze
+
+__version__ = VERSION
 
 __all__ = [
     "AnalysisOptions",

@@ -13,22 +13,23 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
-from rapheunit import __version__
-from rapheunit.classify import DEFAULT_RULE_SET, RULE_SETS, get_rule_set, load_rule_config
-from rapheunit.detect import POLARITIES, DetectParams
-from rapheunit.epochs import EpochParams
-from rapheunit.errors import BadDoseTableError, BadParameterError, RapheUnitError
-from rapheunit.load import LoadOptions
-from rapheunit.markers import checked_marker_map
-from rapheunit.options import (
+from rapheunit.core.epochs import EpochParams
+from rapheunit.core.errors import BadDoseTableError, BadParameterError, RapheUnitError
+from rapheunit.core.markers import checked_marker_map
+from rapheunit.core.version import VERSION
+from rapheunit.detection.detect import POLARITIES, DetectParams
+from rapheunit.io.load import LoadOptions
+from rapheunit.io.readers.signals import DetectOptions
+from rapheunit.measures.classify import DEFAULT_RULE_SET, RULE_SETS, get_rule_set, load_rule_config
+from rapheunit.measures.results import BatchResult
+from rapheunit.measures.timecourse import TimecourseParams
+from rapheunit.run.options import (
     DEFAULT_POPULATION_QUERY,
     AnalysisOptions,
     ClassificationOptions,
     PopulationOptions,
 )
-from rapheunit.pipeline import TABLE_FORMATS, BatchResult, analyze
-from rapheunit.readers.signals import DetectOptions
-from rapheunit.timecourse import TimecourseParams
+from rapheunit.run.pipeline import TABLE_FORMATS, analyze
 
 EXIT_OK, EXIT_FAILED_INPUT, EXIT_USAGE = 0, 1, 2
 
@@ -40,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Identify 5-HT units in dorsal raphe recordings and quantify 5-HT1A "
         "agonist dose-response.",
     )
-    parser.add_argument("--version", action="version", version=f"rapheunit {__version__}")
+    parser.add_argument("--version", action="version", version=f"rapheunit {VERSION}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_analyze(
         commands.add_parser(

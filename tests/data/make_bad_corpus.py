@@ -4,7 +4,7 @@ Run from the repository root: ``python tests/data/make_bad_corpus.py``.
 
 Every file is made here from scratch (no real recording is copied): each is a
 small example of what real lab data does wrong, and the manifest says which
-:class:`~rapheunit.errors.RapheUnitError` subclass ``rapheunit.load(path)``
+:class:`~rapheunit.core.errors.RapheUnitError` subclass ``rapheunit.load(path)``
 must raise, a fragment of its message, and which file the message must name
 (the recording itself, or its dose sidecar). The manifest is TOML, so that a
 folder search does not take it for a spike table. The content is deterministic; the

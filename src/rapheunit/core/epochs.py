@@ -1,0 +1,215 @@
+"""Baseline and per-injection windows, and firing rates inside them.
+
+Every window is half-open, ``[start, stop)``: a spike exactly on a boundary
+belongs to the later window, so adjacent windows never count a spike twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from rapheunit.core.errors import BadParameterError, check_positive
+
+if TYPE_CHECKING:
+    from rapheunit.core.model import Injection, Recording
+
+DOSE_COLUMNS = (
+    "recording",
+    "unit",
+    "drug",
+    "dose",
+    "dose_unit",
+    "cumulative_dose",
+    "injection_time_s",
+    "window_start_s",
+    "window_stop_s",
+    "rate_hz",
+    "pct_baseline",
+)
+
+
+
+@dataclass(frozen=True)
+class EpochParams:
+    """Window lengths used for baseline and responses.
+
+    Parameters
+    ----------
+    baseline_s : float
+        Length of the baseline: the window ending at the first injection.
+    min_baseline_s : float
+        A baseline shorter than this (clipped by the recording start) is flagged.
+    response_s : float
+        Each response is the last ``response_s`` before the next injection (or
+        before the end of the recording), when the drug effect has settled.
+
+    Examples
+    --------
+    >>> EpochParams(baseline_s=120).baseline_s
+    120.0
+    """
+
+    # Project convention for i.v. cumulative dosing in the DRN: a stable 3-min baseline
+    # before the first dose, at least 1 min of it to call it a baseline at all.
+    baseline_s: float = 180.0
+    min_baseline_s: float = 60.0
+    # i.v. 5-HT1A agonists act within ~1 min, so the last minute before the next dose
+    # is the settled response (the lead-in is excluded as transition).
+    response_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        for name, value in asdict(self).items():
+            object.__setattr__(self, name, check_positive(value, name))
+        if self.min_baseline_s > self.baseline_s:
+            raise BadParameterError(
+                f"min_baseline_s ({self.min_baseline_s}) must not exceed "
+                f"baseline_s ({self.baseline_s})"
+            )
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open time window ``[start_s, stop_s)``."""
+
+    start_s: float
+    stop_s: float
+
+    @property
+    def length_s(self) -> float:
+        """Window length in seconds (0 for an empty window)."""
+        return max(0.0, self.stop_s - self.start_s)
+
+
+def count_in_window(spike_times: np.ndarray, start_s: float, stop_s: float) -> int:
+    """Number of spikes ``t`` with ``start_s <= t < stop_s`` (sorted input).
+
+    Examples
+    --------
+    >>> count_in_window(np.array([0.0, 1.0, 2.0, 3.0]), 1.0, 3.0)
+    2
+    """
+    lo, hi = np.searchsorted(spike_times, [start_s, stop_s], side="left")
+    return int(hi - lo)
+
+
+def rate_in_window(spike_times: np.ndarray, window: Window) -> float:
+    """Mean firing rate (Hz) in a half-open window; NaN for an empty window.
+
+    Examples
+    --------
+    >>> rate_in_window(np.arange(0.0, 10.0, 0.5), Window(0.0, 10.0))
+    2.0
+    """
+    if window.length_s <= 0:
+        return float("nan")
+    return count_in_window(spike_times, window.start_s, window.stop_s) / window.length_s
+
+
+def baseline_window(recording: Recording, params: EpochParams | None = None) -> Window:
+    """The ``baseline_s`` before the first injection, clipped at the recording start.
+
+    Without injections the whole recording (up to ``baseline_s`` from its end is
+    not meaningful) is baseline: ``[t_start, t_stop)``.
+    """
+    params = params or EpochParams()
+    if not recording.injections:
+        return Window(recording.t_start, recording.t_stop)
+    first_injection_s = recording.injections[0].time_s
+    return Window(max(recording.t_start, first_injection_s - params.baseline_s), first_injection_s)
+
+
+def baseline_is_short(window: Window, params: EpochParams | None = None) -> bool:
+    """True when the baseline is shorter than ``min_baseline_s``."""
+    return window.length_s < (params or EpochParams()).min_baseline_s
+
+
+def response_windows(
+    recording: Recording, params: EpochParams | None = None
+) -> list[tuple[Injection, Window]]:
+    """Each injection with its response window.
+
+    The window is the last ``response_s`` before the next injection (or the
+    recording end), never starting before the injection itself.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from rapheunit.core.model import Injection, Recording, Unit
+    >>> inj = [Injection(t, "ipsapirone", 5, "ug/kg", c) for t, c in [(100.0, 5), (280.0, 10)]]
+    >>> rec = Recording("r", Path("r.csv"), 0.0, 400.0, [Unit("u", np.array([1.0]))], inj)
+    >>> [(w.start_s, w.stop_s) for _, w in response_windows(rec)]
+    [(220.0, 280.0), (340.0, 400.0)]
+    """
+    params = params or EpochParams()
+    injections = recording.injections
+    windows = []
+    for index, injection in enumerate(injections):
+        end_s = injections[index + 1].time_s if index + 1 < len(injections) else recording.t_stop
+        end_s = min(max(end_s, recording.t_start), recording.t_stop)
+        # Clipped to the recording: an injection at or after its end gets an empty window.
+        start_s = min(max(injection.time_s, end_s - params.response_s, recording.t_start), end_s)
+        windows.append((injection, Window(start_s, end_s)))
+    return windows
+
+
+def dose_rates(recording: Recording, params: EpochParams | None = None) -> pd.DataFrame:
+    """Per unit and injection: window, rate and percentage of baseline.
+
+    Returns one row per unit and injection with the columns of
+    :data:`DOSE_COLUMNS` plus ``baseline_rate_hz``. ``pct_baseline`` is NaN
+    when the baseline rate is zero or the baseline window is empty.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from rapheunit.core.model import Injection, Recording, Unit
+    >>> spikes = np.concatenate([np.arange(0, 180, 0.5), np.arange(180, 360, 1.0)])
+    >>> inj = [Injection(180.0, "ipsapirone", 10.0, "ug/kg", 10.0)]
+    >>> rec = Recording("r", Path("r.csv"), 0.0, 360.0, [Unit("u", spikes)], inj)
+    >>> dose_rates(rec)[["rate_hz", "pct_baseline"]].to_numpy().tolist()
+    [[1.0, 50.0]]
+    """
+    params = params or EpochParams()
+    baseline = baseline_window(recording, params)
+    windows = response_windows(recording, params)
+    rows = []
+    for unit in recording.units:
+        baseline_rate_hz = rate_in_window(unit.spike_times, baseline)
+        for injection, window in windows:
+            rate_hz = rate_in_window(unit.spike_times, window)
+            rows.append(
+                {
+                    "recording": recording.name,
+                    "unit": unit.id,
+                    "drug": injection.drug,
+                    "dose": injection.dose,
+                    "dose_unit": injection.dose_unit,
+                    "cumulative_dose": injection.cumulative_dose,
+                    "injection_time_s": injection.time_s,
+                    "window_start_s": window.start_s,
+                    "window_stop_s": window.stop_s,
+                    "rate_hz": rate_hz,
+                    "pct_baseline": percent_of(rate_hz, baseline_rate_hz),
+                    "baseline_rate_hz": baseline_rate_hz,
+                }
+            )
+    return pd.DataFrame(rows, columns=[*DOSE_COLUMNS, "baseline_rate_hz"])
+
+
+def percent_of(value: float, reference: float) -> float:
+    """``100 * value / reference``, NaN when the reference is zero or NaN.
+
+    Examples
+    --------
+    >>> percent_of(1.0, 2.0)
+    50.0
+    >>> percent_of(1.0, 0.0)
+    nan
+    """
+    if not reference > 0:
+        return float("nan")
+    return 100.0 * value / reference

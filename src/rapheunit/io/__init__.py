@@ -1,0 +1,1 @@
+"""Everything that reads or writes files: recordings, dose tables, metadata and outputs."""

@@ -1,0 +1,495 @@
+"""Load a recording from any supported file into a :class:`~rapheunit.core.model.Recording`.
+
+The neo reader is chosen explicitly from the file extension (never through
+``neo.io.get_io``, which picks ``CedIO`` for ``.smr`` when sonpy is installed).
+Spike-time tables (``unit,time_s``) and pynwb ``Units`` tables are read
+without neo. Quantities stop here: the recording model is in float seconds.
+
+Checks at the boundary
+----------------------
+Before a reader sees a file, :func:`check_file_content` refuses it when empty,
+mislabelled (a CSV renamed ``.smr``), pickled or truncated
+(:mod:`rapheunit.io.readers.filecheck`). After reading:
+
+* spike times that are NaN or infinite: the file is refused;
+* spike times out of time order: sorted, with a warning;
+* exact duplicate spike times within a unit: the copies are dropped, with a
+  warning (a neuron cannot fire twice at one instant; duplicates come from
+  exports or merged segments and would add zero-length ISIs);
+* spikes outside the recording, ``t < t_start`` or ``t > t_stop``: dropped,
+  with a warning (a spike at exactly ``t_stop`` is kept: neo's bounds are
+  closed, and the half-open analysis windows never count it). When no spike at
+  all is inside, the file is refused (the time unit or ``t_stop`` is wrong);
+* a unit with no spikes: kept (rate 0, firing features NaN), with a warning;
+  a recording whose units are all empty is refused (:class:`NoUnitsError`);
+* an injection before ``t_start`` (no drug-free baseline) or at or after
+  ``t_stop`` (no response window): kept, with a warning naming its time;
+* a file holding fewer spikes than its header counts (Plexon, or any rawio
+  reader whose header gives counts): refused as truncated;
+* per-spike waveforms whose row count differs from the spike count: not used,
+  with a warning;
+* spike trains a reader leaves without distinct names (neo's NWBIO) stay
+  separate units, named by position.
+
+Warnings are one-line strings in :attr:`Recording.warnings`. This module
+chooses the reader and checks what it found; the readers live in
+:mod:`rapheunit.io.readers` (NWB through pynwb first: :mod:`rapheunit.io.readers.nwb`).
+
+Resource limits
+---------------
+Attributes of :mod:`rapheunit.io.readers.limits`, so a deployment (or a test) can
+change them: ``MAX_SPIKES_PER_RECORDING``, ``MAX_WAVEFORM_BYTES``,
+``MAX_SIGNAL_BYTES`` and ``MAX_SPIKE_TABLE_BYTES``. Sizes are
+estimated before anything large is read: spike and waveform counts from the
+neo rawio header (readers are used lazily, so raw signals are never loaded),
+dataset shapes in HDF5 files, the file size of spike tables. Too many spikes
+refuse the recording (:class:`~rapheunit.core.errors.RecordingTooLargeError`);
+too many waveform bytes drop the waveforms with a warning where the reader can
+skip them (rawio readers; pynwb never loads per-spike waveforms), and refuse
+the file where it cannot (NixIO, which also loads every raw signal: more than
+``MAX_SIGNAL_BYTES`` of it refuses the file).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rapheunit.core.errors import (
+    BadParameterError,
+    NoUnitsError,
+    RapheUnitError,
+    UnreadableFileError,
+    UnsupportedFormatError,
+)
+from rapheunit.core.model import Injection, Recording, Unit, check_recording_name
+from rapheunit.io.doses import build_schedule
+from rapheunit.io.readers import limits
+from rapheunit.io.readers.content import RawContent as RawContent
+from rapheunit.io.readers.filecheck import check_file_content
+from rapheunit.io.readers.filecheck import sniff_format as sniff_format
+from rapheunit.io.readers.neo_block import block_content as block_content
+from rapheunit.io.readers.neo_files import open_neo_io, read_neo
+from rapheunit.io.readers.nwb import read_nwb
+from rapheunit.io.readers.nwb import read_nwb_units as read_nwb_units
+from rapheunit.io.readers.signals import (
+    RAW_SUFFIXES,
+    DetectOptions,
+    detect_in_neo,
+    is_raw_recording,
+    read_raw,
+)
+from rapheunit.io.readers.table import read_spike_table
+
+# Extension -> neo IO class name. Spike2 is named explicitly: get_io would pick
+# CedIO for .smr when sonpy is installed, which loses markers and waveforms.
+NEO_READERS: dict[str, str] = {
+    ".smr": "Spike2IO",
+    ".smrx": "CedIO",
+    ".plx": "PlexonIO",
+    ".nex": "NeuroExplorerIO",
+    ".nix": "NixIO",
+    ".h5": "NixIO",
+    ".nwb": "NWBIO",
+    ".abf": "AxonIO",
+}
+SPIKE_TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
+# Readers that would execute code stored in a data file.
+REFUSED_READERS = frozenset({"PickleIO"})
+REFUSED_SUFFIXES = frozenset({".pkl", ".pickle"})
+# Sidecars and companions that travel beside recordings but are not recordings.
+COMPANION_SUFFIXES = (".doses.csv", ".raw.json", ".metadata.csv")
+OPEN_EPHYS_MARKERS = {"structure.oebin": "OpenEphysBinaryIO", "settings.xml": "OpenEphysIO"}
+PACKAGES_IN_PROVENANCE = ("rapheunit", "neo", "elephant", "numpy", "scipy", "quantities")
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to read a recording and its dose schedule (see :func:`load`)."""
+
+    io: str | None = None
+    spike_channels: tuple[str, ...] = ()
+    doses: Any = None
+    marker_map: Mapping[str, str] | None = None
+    labels_are_cumulative: bool = False
+    t_stop: float | None = None
+    detection: DetectOptions = field(default_factory=DetectOptions)
+
+
+def load(
+    path: str | Path,
+    *,
+    io: str | None = None,
+    spike_channels: Sequence[str] = (),
+    doses: Any = None,
+    marker_map: Mapping[str, str] | None = None,
+    labels_are_cumulative: bool = False,
+    t_stop: float | None = None,
+    detect: bool | DetectOptions = False,
+) -> Recording:
+    """Read one recording into the rapheunit model.
+
+    Parameters
+    ----------
+    path : str or Path
+        A recording file (``.smr``, ``.smrx``, ``.plx``, ``.nex``, ``.nix``,
+        ``.h5``, ``.nwb``, ``.abf``, a ``unit,time_s`` CSV/TSV) or an Open
+        Ephys folder.
+    io : str, optional
+        Name of a neo IO class to use instead of choosing by extension.
+    spike_channels : sequence of str
+        Names of event channels to turn into units (window-discriminator rigs).
+    doses : path or DataFrame, optional
+        Explicit dose table (``time_s,drug,dose,unit``); beats a sidecar and markers.
+    marker_map : mapping, optional
+        Marker code (e.g. Spike2 key ``"1"``) to label.
+    labels_are_cumulative : bool
+        Labels carry running totals rather than the amount injected.
+    t_stop : float, optional
+        End of the recording for spike tables, which carry no bounds.
+    detect : bool or DetectOptions
+        Find units in the analog signals even when the file has spike trains
+        (files without spike trains and raw binary files always use detection);
+        a :class:`~rapheunit.io.readers.signals.DetectOptions` also sets the
+        channel, the raw layout and the detection parameters.
+
+    Returns
+    -------
+    Recording
+        With one-line ``warnings`` for everything the checks at the boundary
+        changed (see the module docstring).
+
+    Raises
+    ------
+    RapheUnitError
+        A subclass naming the file, what was expected and what was found.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "cell.csv").write_text("unit,time_s\\na,0.5\\na,1.5\\nb,0.7\\n")
+    >>> rec = load(folder / "cell.csv")
+    >>> [u.id for u in rec.units], rec.t_stop
+    (['a', 'b'], 1.5)
+    """
+    options = LoadOptions(
+        io=io,
+        spike_channels=tuple(spike_channels),
+        doses=doses,
+        marker_map=marker_map,
+        labels_are_cumulative=labels_are_cumulative,
+        t_stop=t_stop,
+        detection=detect if isinstance(detect, DetectOptions) else DetectOptions(detect=detect),
+    )
+    return load_with_options(Path(path), options)
+
+
+def load_with_options(path: Path, options: LoadOptions) -> Recording:
+    """:func:`load` with its options gathered in a :class:`LoadOptions`."""
+    if not path.exists():
+        raise UnreadableFileError("no such file or folder; check the path", path)
+    name = recording_name(path)
+    reader = reader_for(path, options.io)
+    check_file_content(path, reader)
+    content = _read_content(path, reader, options)
+    if not content.units:
+        raise NoUnitsError(
+            "no spike trains found (for an event channel holding spikes, "
+            "pass --spike-channel NAME)",
+            path,
+        )
+    t_stop = _recording_stop(content, options.t_stop, path)
+    units, unit_warnings = checked_units(content.units, content.t_start, t_stop, path)
+    schedule = build_schedule(
+        content.marker_events,
+        doses=options.doses,
+        recording_path=path,
+        marker_map=options.marker_map,
+        labels_are_cumulative=options.labels_are_cumulative,
+    )
+    return Recording(
+        name=name,
+        path=path,
+        t_start=content.t_start,
+        t_stop=t_stop,
+        units=units,
+        injections=schedule.injections,
+        annotations=schedule.annotations,
+        provenance=_provenance(path, content.reader, schedule.source),
+        warnings=[
+            *content.warnings,
+            *unit_warnings,
+            *schedule.warnings,
+            *injection_warnings(schedule.injections, content.t_start, t_stop),
+        ],
+        detections=content.detections,
+    )
+
+
+def recording_name(path: Path) -> str:
+    """The recording's name: the file stem, or the folder's own name.
+
+    Names never come from inside a file (a NIX block name, an NWB identifier),
+    so they cannot carry a path; :func:`~rapheunit.core.model.check_recording_name`
+    refuses the rest.
+
+    Examples
+    --------
+    >>> recording_name(Path("data/rat7_cell2.smr"))
+    'rat7_cell2'
+    """
+    name = path.resolve().name if path.is_dir() else path.stem
+    try:
+        return check_recording_name(name)
+    except BadParameterError as error:
+        raise BadParameterError(error.reason, path) from error
+
+
+def reader_for(path: Path, io: str | None = None) -> str:
+    """Name of the reader used for ``path``: a neo IO class, ``"spike_table"`` or ``"pynwb"``.
+
+    Examples
+    --------
+    >>> reader_for(Path("cell.SMR"))
+    'Spike2IO'
+    >>> reader_for(Path("cell.csv"))
+    'spike_table'
+    """
+    if io is not None:
+        if io.strip().casefold() in {name.casefold() for name in REFUSED_READERS}:
+            raise UnsupportedFormatError(f"reader {io} is refused: it can execute code", path)
+        return io
+    if path.is_dir():
+        for marker, reader in OPEN_EPHYS_MARKERS.items():
+            if any(path.rglob(marker)):
+                return reader
+        raise UnsupportedFormatError("folder is not an Open Ephys recording", path)
+    suffix = path.suffix.lower()
+    if suffix in REFUSED_SUFFIXES:
+        raise UnsupportedFormatError(
+            "pickle files are refused: loading them can execute code", path
+        )
+    if suffix in SPIKE_TABLE_SUFFIXES:
+        return "spike_table"
+    if suffix in NEO_READERS:
+        return NEO_READERS[suffix]
+    if suffix in RAW_SUFFIXES:
+        return "raw"
+    known = ", ".join(sorted({*NEO_READERS, *SPIKE_TABLE_SUFFIXES, *RAW_SUFFIXES}))
+    raise UnsupportedFormatError(f"unknown extension {path.suffix!r} (known: {known})", path)
+
+
+def is_recording_candidate(path: Path) -> bool:
+    """True for files and folders a folder search should try to load."""
+    name = path.name.lower()
+    if path.is_dir():
+        return any((path / marker).exists() for marker in OPEN_EPHYS_MARKERS)
+    if name.startswith(".") or name.endswith(COMPANION_SUFFIXES):
+        return False
+    known = {*NEO_READERS, *SPIKE_TABLE_SUFFIXES, *REFUSED_SUFFIXES}
+    return path.suffix.lower() in known or is_raw_recording(path)
+
+
+def _read_content(path: Path, reader: str, options: LoadOptions) -> RawContent:
+    try:
+        if reader == "spike_table":
+            return read_spike_table(path)
+        if reader == "raw":
+            return read_raw(path, options.detection)
+        if reader == "NWBIO":
+            return read_nwb(path, options.spike_channels)
+        content = read_neo(path, reader, options.spike_channels)
+        if content.units and not options.detection.detect:
+            return content
+        # No spike trains (or --detect): find the units in the analog signals.
+        detected = detect_in_neo(path, open_neo_io(path, reader), options.detection)
+        detected.marker_events = content.marker_events
+        return detected
+    except RapheUnitError as error:
+        if error.path is None:  # raised below the loader: name the file
+            raise type(error)(error.reason, path) from error
+        raise
+
+
+def _recording_stop(content: RawContent, t_stop: float | None, path: Path) -> float:
+    last_spike_s = max((u.spike_times[-1] for u in content.units if u.n_spikes), default=0.0)
+    if t_stop is not None:
+        if not t_stop > content.t_start:
+            raise BadParameterError(
+                f"t_stop {t_stop} s must be after the recording start ({content.t_start} s)", path
+            )
+        return float(t_stop)
+    if content.t_stop is not None:
+        return content.t_stop
+    # Spike tables carry no bounds: the recording ends at its last spike.
+    return float(last_spike_s)
+
+
+def checked_units(
+    units: Sequence[Unit], t_start: float, t_stop: float, path: Path | None = None
+) -> tuple[list[Unit], list[str]]:
+    """Drop duplicate spikes and spikes outside ``[t_start, t_stop]``; say what changed.
+
+    Returns the units (every one kept, even when empty) and one-line warnings.
+    Raises :class:`NoUnitsError` when no unit has a spike, and
+    :class:`UnreadableFileError` when no spike lies inside the recording.
+
+    Examples
+    --------
+    >>> units, notes = checked_units([Unit("u", np.array([1.0, 1.0, 2.0, 99.0]))], 0.0, 10.0)
+    >>> units[0].spike_times.tolist()
+    [1.0, 2.0]
+    >>> notes[0]
+    "unit 'u': 1 duplicate spike time(s) dropped (a unit cannot fire twice at one instant)"
+    """
+    checked, notes = [], []
+    for unit in units:
+        kept, unit_notes = _checked_unit(unit, t_start, t_stop)
+        checked.append(kept)
+        notes.extend(unit_notes)
+    n_read = sum(unit.n_spikes for unit in units)
+    if n_read == 0:
+        raise NoUnitsError(f"all {len(units)} spike train(s) are empty: nothing to analyse", path)
+    if not any(unit.n_spikes for unit in checked):
+        raise UnreadableFileError(
+            f"none of the {n_read:,} spikes lies inside the recording [{t_start:g}, {t_stop:g}] s; "
+            "check that the times are in seconds and that t_stop is right",
+            path,
+        )
+    return checked, notes
+
+
+def _checked_unit(unit: Unit, t_start: float, t_stop: float) -> tuple[Unit, list[str]]:
+    times = unit.spike_times
+    notes = list(unit.warnings)
+    n_waveforms = 0 if unit.waveforms is None or unit.waveforms_are_mean else len(unit.waveforms)
+    if n_waveforms and n_waveforms != unit.n_spikes:
+        notes.append(
+            f"unit {unit.id!r}: {n_waveforms} waveforms for {unit.n_spikes} spikes; "
+            "waveforms not used (which belongs to which spike is unknown)"
+        )
+        unit = replace(unit, waveforms=None, sampling_rate_hz=None, waveform_units="")
+    duplicate = np.concatenate([[False], np.diff(times) == 0])
+    outside = (times < t_start) | (times > t_stop)
+    if duplicate.any():
+        notes.append(
+            f"unit {unit.id!r}: {int(duplicate.sum())} duplicate spike time(s) dropped "
+            "(a unit cannot fire twice at one instant)"
+        )
+    if outside.any():
+        notes.append(
+            f"unit {unit.id!r}: {int(outside.sum())} spike(s) outside the recording "
+            f"[{t_start:g}, {t_stop:g}] s dropped (first at {times[outside][0]:g} s)"
+        )
+    if duplicate.any() or outside.any():
+        unit = unit.without_spikes(duplicate | outside)
+    if unit.n_spikes == 0:
+        notes.append(f"unit {unit.id!r} has no spikes: its rates are 0 Hz and its features NaN")
+    return unit, notes
+
+
+def injection_warnings(injections: Sequence[Injection], t_start: float, t_stop: float) -> list[str]:
+    """One warning per injection that lies outside the recording.
+
+    Examples
+    --------
+    >>> late = Injection(700.0, "ipsapirone", 5.0, "ug/kg", 5.0, "ipsapirone 5 ug/kg")
+    >>> print(injection_warnings([late], 0.0, 600.0)[0].split(": ")[0])
+    injection 'ipsapirone 5 ug/kg' at 700 s is at or after the recording end (600 s)
+    """
+    notes = []
+    for injection in injections:
+        what = f"injection {injection.label or injection.drug!r} at {injection.time_s:g} s"
+        if injection.time_s < t_start:
+            notes.append(
+                f"{what} is before the recording start ({t_start:g} s): "
+                "there is no drug-free baseline before it"
+            )
+        elif injection.time_s >= t_stop:
+            notes.append(
+                f"{what} is at or after the recording end ({t_stop:g} s): it has no response window"
+            )
+    return notes
+
+
+# --- provenance -------------------------------------------------------------------------------
+
+
+def _provenance(path: Path, reader: str, dose_source: str) -> dict[str, Any]:
+    return {
+        "path": str(path),
+        "reader": reader,
+        "size_bytes": limits.disk_bytes(path),
+        "sha256": sha256_of(path),
+        "dose_source": dose_source,
+        "versions": package_versions(),
+    }
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file, or of every file in a folder in path order.
+
+    A batch asks twice per input (resume key, then provenance): the digest is
+    remembered for the same path, size and modification time, so a large file is
+    read once.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> file = Path(tempfile.mkdtemp()) / "x"
+    >>> _ = file.write_bytes(b"abc")
+    >>> sha256_of(file)[:12]
+    'ba7816bf8f01'
+    >>> _ = file.write_bytes(b"abcd")  # new size: hashed again
+    >>> sha256_of(file)[:12]
+    '88d4266fd4e6'
+    """
+    if path.is_dir():  # a folder's mtime does not follow its files' contents: no memo
+        return _sha256_uncached(path)
+    stat = path.stat()
+    return _sha256_of_file(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256_of_file(path: Path, size_bytes: int, mtime_ns: int) -> str:
+    del size_bytes, mtime_ns  # part of the cache key only
+    return _sha256_uncached(path)
+
+
+def _sha256_uncached(path: Path, chunk_bytes: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode())
+        with file.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(chunk_bytes), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def package_versions(names: Sequence[str] = PACKAGES_IN_PROVENANCE) -> dict[str, str]:
+    """Installed versions of the packages that shape the results.
+
+    Examples
+    --------
+    >>> package_versions(("numpy",))["numpy"] == np.__version__
+    True
+    """
+    return {name: _version(name) for name in names}
+
+
+@functools.cache  # reading package metadata costs ~4 ms a package, once per process is enough
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"

@@ -1,0 +1,148 @@
+"""Units found in continuous signals: raw binary files and neo analog channels.
+
+Both paths hand a bounded-memory :class:`~rapheunit.detection.detect.SignalSource` to
+:func:`~rapheunit.detection.detect.detect_units`, which reads it chunk by chunk: a raw
+file through positioned reads, a neo file through its lazy
+``AnalogSignalProxy`` objects. The :class:`~rapheunit.detection.detect.DetectionResult`
+travels with the content so that the report can show the threshold and a
+stretch of filtered signal.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rapheunit.core.errors import NoUnitsError, RapheUnitError, UnreadableFileError
+from rapheunit.detection.detect import (
+    ArraySource,
+    DetectionResult,
+    DetectParams,
+    NeoSignalSource,
+    detect_units,
+)
+from rapheunit.detection.rawfile import open_raw, read_layout, sidecar_path
+from rapheunit.io.readers.content import RawContent, one_line
+
+RAW_SUFFIXES = (".raw", ".bin", ".dat")
+
+
+@dataclass(frozen=True)
+class DetectOptions:
+    """How units are found in continuous signals (see :mod:`rapheunit.detection.detect`).
+
+    Parameters
+    ----------
+    detect : bool
+        Detect even when the file holds spike trains (they are then replaced).
+    channel : int or None
+        Only this channel of each signal; None: every channel.
+    raw_layout : dict, optional
+        ``dtype``, ``sampling_rate_hz``, ``n_channels`` for raw binary files,
+        over the ``<stem>.raw.json`` sidecar.
+    params : DetectParams
+        Band, threshold, polarity, dead time and snippet settings.
+    """
+
+    detect: bool = False
+    channel: int | None = None
+    raw_layout: Mapping[str, Any] | None = None
+    params: DetectParams = field(default_factory=DetectParams)
+
+
+def is_raw_recording(path: Path) -> bool:
+    """True for a raw binary file that a folder search should pick up (it has a sidecar).
+
+    Examples
+    --------
+    >>> is_raw_recording(Path("nowhere/cell.raw"))
+    False
+    """
+    return path.suffix.lower() in RAW_SUFFIXES and sidecar_path(path).exists()
+
+
+def read_raw(path: Path, options: DetectOptions) -> RawContent:
+    """Detect units in a raw binary file laid out by its sidecar and ``options.raw_layout``."""
+    overrides = {k: v for k, v in (options.raw_layout or {}).items() if v is not None}
+    source = open_raw(path, read_layout(path, overrides))
+    result = _detected(source, options, path, "det")
+    return RawContent(
+        units=result.units,
+        marker_events=[],
+        t_start=source.t_start_s,
+        t_stop=source.t_start_s + source.n_samples / source.sampling_rate_hz,
+        reader="raw",
+        warnings=list(result.warnings),
+        detections=[result],
+    )
+
+
+def detect_in_neo(path: Path, reader_io: Any, options: DetectOptions) -> RawContent:
+    """Detect units in every analog signal of a neo file, read lazily.
+
+    Units are named ``<signal>#ch<channel>#<cluster>``, prefixed by the segment
+    number when the file has several segments.
+    """
+    lazy = bool(getattr(reader_io, "support_lazy", False))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            block = reader_io.read_block(lazy=lazy)
+    except Exception as error:  # neo raises anything on a corrupt file
+        raise UnreadableFileError(
+            f"could not read its signals ({one_line(error)})", path
+        ) from error
+    results = []
+    several_segments = len(block.segments) > 1
+    for seg_index, segment in enumerate(block.segments):
+        for sig_index, proxy in enumerate(segment.analogsignals):
+            name = str(proxy.name or f"signal{sig_index}").replace("#", "_")
+            prefix = f"seg{seg_index}_{name}" if several_segments else name
+            source = NeoSignalSource(proxy) if lazy else _loaded_source(proxy)
+            results.append(_detected(source, options, path, prefix))
+    if not results:
+        raise NoUnitsError(
+            "no spike trains and no analog signal to detect spikes in (for an event "
+            "channel holding spikes, pass --spike-channel NAME)",
+            path,
+        )
+    starts = [float(s.t_start.rescale("s").magnitude) for s in block.segments]
+    stops = [float(s.t_stop.rescale("s").magnitude) for s in block.segments]
+    return RawContent(
+        units=[unit for result in results for unit in result.units],
+        marker_events=[],
+        t_start=min(starts),
+        t_stop=max(stops),
+        reader=type(reader_io).__name__,
+        warnings=[w for result in results for w in result.warnings],
+        detections=results,
+    )
+
+
+def _loaded_source(signal: Any) -> ArraySource:
+    """A signal a non-lazy reader (NixIO) already loaded; its size was checked against
+    ``MAX_SIGNAL_BYTES`` before reading."""
+    try:
+        values, units = signal.rescale("uV").magnitude, "uV"
+    except ValueError:  # not a voltage: keep the file's own unit
+        values, units = signal.magnitude, signal.units.dimensionality.string
+    return ArraySource(
+        np.asarray(values, dtype=np.float32),
+        float(signal.sampling_rate.rescale("Hz").magnitude),
+        t_start_s=float(signal.t_start.rescale("s").magnitude),
+        units=units,
+    )
+
+
+def _detected(source: Any, options: DetectOptions, path: Path, prefix: str) -> DetectionResult:
+    try:
+        return detect_units(
+            source, channel=options.channel, params=options.params, unit_prefix=prefix
+        )
+    except RapheUnitError as error:
+        raise type(error)(error.reason, path) from error

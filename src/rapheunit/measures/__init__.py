@@ -1,0 +1,1 @@
+"""Per-recording measures: firing and waveform features, QC, verdicts and time courses."""

@@ -1,0 +1,399 @@
+"""Spike waveform measures: mean/SD waveform, durations, amplitude, SNR.
+
+The snippets of one unit are re-aligned on their largest extremum (the
+file's trigger position is only a guess) and averaged; the mean is
+baseline-corrected and upsampled by cubic interpolation to at least :data:`UPSAMPLED_MIN_RATE_HZ`
+before measuring. Every measure is stored under its own name; the rule sets in
+:mod:`rapheunit.measures.classify` say which one they use.
+
+Definitions (shared with :mod:`rapheunit.simulate`)
+---------------------------------------------------
+baseline
+    Median of the first :data:`BASELINE_FRACTION` of the mean waveform's
+    samples (at least :data:`MIN_BASELINE_SAMPLES`), subtracted from it. The
+    4 % (4 of 100 samples) stay ahead of broad spikes placed early in the
+    snippet (the simulator's start 0.17 ms after the snippet does).
+threshold
+    :data:`ONSET_THRESHOLD_FRACTION` (5 %) of the peak absolute amplitude of
+    the mean waveform.
+onset / return
+    First and last sample where ``|w|`` exceeds the threshold, searched in the
+    supra-threshold region around the largest extremum; the region bridges
+    dips below threshold shorter than :data:`MAX_SUBTHRESHOLD_GAP_MS` (zero
+    crossings between phases), so on a clean waveform onset and return are
+    the first and last supra-threshold samples of the snippet, while an
+    isolated noise bump far from the spike is ignored.
+waveform_duration_ms (total duration)
+    Onset to return.
+first_phase_ms
+    Onset to the first zero crossing after onset.
+half_width_ms
+    Width of the largest phase at half its amplitude (linear interpolation
+    between samples).
+peak_to_trough_ms
+    Time from the largest negative extremum to the following positive
+    maximum; for a positive-polarity spike the mirror (largest positive
+    extremum to the following negative minimum).
+amplitude
+    Absolute value of the largest extremum (baseline 0).
+polarity
+    ``"negative"`` when the largest extremum is negative, else ``"positive"``.
+waveform_snr
+    Peak-to-peak amplitude of the mean waveform over twice the SD of the
+    residuals (each snippet minus the mean), pooled over samples and spikes
+    (Kelly et al. 2007, J Neurosci 27:261). Needs >= 2 snippets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+from scipy.ndimage import gaussian_filter1d
+
+from rapheunit.core.errors import BadParameterError, check_positive
+from rapheunit.core.model import Unit
+
+# Share of the mean waveform, from its start, whose median is the baseline.
+BASELINE_FRACTION = 0.04
+MIN_BASELINE_SAMPLES = 2
+# Onset/return threshold as a fraction of the peak absolute amplitude.
+ONSET_THRESHOLD_FRACTION = 0.05
+# Half-width is measured at this fraction of the largest phase's amplitude.
+HALF_AMPLITUDE_FRACTION = 0.5
+# The mean waveform is upsampled to at least this rate before measuring.
+UPSAMPLED_MIN_RATE_HZ = 100_000.0
+# A snippet's extremum is searched within this distance of the template's,
+# on a copy smoothed by a Gaussian of this SD (noise barely moves its extremum).
+MAX_ALIGN_SHIFT_MS = 0.3
+ALIGN_SMOOTHING_MS = 0.1
+# Dips below threshold shorter than this stay inside the spike (phase zero crossings).
+MAX_SUBTHRESHOLD_GAP_MS = 0.1
+# An aligned sample enters the mean only where at least this share of snippets cover it.
+MIN_ALIGNED_COVERAGE = 0.5
+# Shorter snippets cannot hold a baseline and a spike.
+MIN_SNIPPET_SAMPLES = 8
+NO_WAVEFORMS = "no waveforms"
+
+MEASURE_NAMES = ("waveform_duration_ms", "first_phase_ms", "peak_to_trough_ms", "half_width_ms")
+
+
+@dataclass
+class WaveformFeatures:
+    """Waveform measures of one unit plus the arrays needed to draw them.
+
+    ``mean_waveform``, ``sd_waveform`` and ``time_ms`` are on the upsampled
+    grid (``time_ms`` is 0 at the largest extremum). The ``*_index`` fields
+    are indices into those arrays (-1 when undefined): ``trough_index`` is the
+    largest extremum and ``peak_index`` the following extremum of opposite
+    sign (roles mirrored for positive polarity). ``reasons`` maps the name of
+    every NaN measure to a short explanation.
+    """
+
+    waveform_duration_ms: float = np.nan
+    first_phase_ms: float = np.nan
+    peak_to_trough_ms: float = np.nan
+    half_width_ms: float = np.nan
+    amplitude: float = np.nan
+    amplitude_units: str = ""
+    polarity: str = ""
+    waveform_snr: float = np.nan
+    n_waveforms: int = 0
+    is_mean: bool = False
+    sampling_rate_hz: float = np.nan
+    upsampled_rate_hz: float = np.nan
+    mean_waveform: np.ndarray = field(default_factory=lambda: np.empty(0))
+    sd_waveform: np.ndarray = field(default_factory=lambda: np.empty(0))
+    time_ms: np.ndarray = field(default_factory=lambda: np.empty(0))
+    onset_index: int = -1
+    return_index: int = -1
+    first_zero_crossing_index: int = -1
+    trough_index: int = -1
+    peak_index: int = -1
+    half_width_start_index: int = -1
+    half_width_stop_index: int = -1
+    reasons: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def has_measures(self) -> bool:
+        """True when a mean waveform was measured (some measures may still be NaN)."""
+        return self.mean_waveform.size > 0
+
+
+def waveform_features(
+    waveforms: np.ndarray | None,
+    sampling_rate_hz: float | None,
+    *,
+    is_mean: bool = False,
+    amplitude_units: str = "",
+) -> WaveformFeatures:
+    """Measure the mean spike waveform of one unit.
+
+    Parameters
+    ----------
+    waveforms : numpy.ndarray or None
+        ``(n_spikes, n_samples)`` snippets (or one row / 1-D array when
+        ``is_mean``). None gives all-NaN measures with reason "no waveforms".
+    sampling_rate_hz : float or None
+        Sampling rate of the snippets.
+    is_mean : bool
+        True when ``waveforms`` is the file's mean waveform, not spikes:
+        no re-alignment, no SD, no SNR.
+    amplitude_units : str
+        Unit of the samples, copied to ``amplitude_units``.
+
+    Returns
+    -------
+    WaveformFeatures
+
+    Examples
+    --------
+    >>> fs = 50_000.0
+    >>> t_ms = np.arange(200) / fs * 1000
+    >>> spike = -np.sin(np.pi * (t_ms - 1.0) / 1.0) * ((t_ms >= 1.0) & (t_ms < 2.0))
+    >>> spike += 0.5 * np.sin(np.pi * (t_ms - 2.0) / 1.0) * ((t_ms >= 2.0) & (t_ms < 3.0))
+    >>> features = waveform_features(spike, fs, is_mean=True)
+    >>> features.polarity, round(features.half_width_ms, 2), round(features.peak_to_trough_ms, 2)
+    ('negative', 0.67, 1.0)
+    >>> round(features.waveform_duration_ms, 2), round(features.first_phase_ms, 2)
+    (1.94, 0.98)
+    >>> waveform_features(None, None).reasons["waveform_duration_ms"]
+    'no waveforms'
+    """
+    if waveforms is None or sampling_rate_hz is None:
+        return _unmeasured(NO_WAVEFORMS, is_mean=is_mean, amplitude_units=amplitude_units)
+    sampling_rate_hz = check_positive(sampling_rate_hz, "sampling_rate_hz")
+    snippets = _as_snippets(waveforms, is_mean)
+    if snippets.shape[0] == 0:
+        return _unmeasured(NO_WAVEFORMS, is_mean=is_mean, amplitude_units=amplitude_units)
+    if snippets.shape[1] < MIN_SNIPPET_SAMPLES:
+        reason = f"snippets have {snippets.shape[1]} samples, need >= {MIN_SNIPPET_SAMPLES}"
+        return _unmeasured(reason, is_mean=is_mean, amplitude_units=amplitude_units)
+    aligned = snippets if is_mean else _align_on_extremum(snippets, sampling_rate_hz)
+    mean, sd = _mean_and_sd(aligned)
+    features = _measure_mean(mean - _baseline(mean), sd, sampling_rate_hz)
+    features.amplitude_units = amplitude_units
+    features.is_mean = is_mean
+    features.n_waveforms = int(snippets.shape[0])
+    features.waveform_snr = _snr(aligned, mean, is_mean, features.reasons)
+    return features
+
+
+def unit_waveform_features(
+    unit: Unit, start: float | None = None, stop: float | None = None
+) -> WaveformFeatures:
+    """Waveform features of ``unit`` from its spikes in ``[start, stop)``.
+
+    A file's mean waveform (``unit.waveforms_are_mean``) is used whatever the
+    window; per-spike snippets are restricted to the window (all spikes when
+    ``start``/``stop`` are None).
+
+    Examples
+    --------
+    >>> snippets = np.tile(np.r_[np.zeros(10), -np.hanning(20), np.zeros(10)], (3, 1))
+    >>> unit = Unit("u1", np.array([1.0, 2.0, 3.0]), snippets, 20_000.0, "uV")
+    >>> features = unit_waveform_features(unit, 0.0, 2.5)
+    >>> features.n_waveforms, features.amplitude_units, features.polarity
+    (2, 'uV', 'negative')
+    """
+    if not unit.has_waveforms:
+        return waveform_features(None, None, amplitude_units=unit.waveform_units)
+    snippets = np.asarray(unit.waveforms)
+    if not unit.waveforms_are_mean:
+        if snippets.shape[0] != unit.n_spikes:
+            raise BadParameterError(
+                f"unit {unit.id!r}: {snippets.shape[0]} waveforms for {unit.n_spikes} spikes"
+            )
+        first = 0 if start is None else np.searchsorted(unit.spike_times, start, side="left")
+        last = unit.n_spikes if stop is None else np.searchsorted(unit.spike_times, stop, "left")
+        snippets = snippets[first:last]
+    return waveform_features(
+        snippets,
+        unit.sampling_rate_hz,
+        is_mean=unit.waveforms_are_mean,
+        amplitude_units=unit.waveform_units,
+    )
+
+
+def _unmeasured(reason: str, *, is_mean: bool, amplitude_units: str) -> WaveformFeatures:
+    names = (*MEASURE_NAMES, "amplitude", "waveform_snr")
+    return WaveformFeatures(
+        amplitude_units=amplitude_units, is_mean=is_mean, reasons=dict.fromkeys(names, reason)
+    )
+
+
+def _as_snippets(waveforms: np.ndarray, is_mean: bool) -> np.ndarray:
+    snippets = np.asarray(waveforms, dtype=np.float64)
+    if snippets.ndim == 1:
+        snippets = snippets[None, :]
+    if snippets.ndim != 2:
+        raise BadParameterError(f"waveforms must be (n_spikes, n_samples), got {snippets.shape}")
+    if is_mean and snippets.shape[0] != 1:
+        raise BadParameterError(f"a mean waveform must be one row, got {snippets.shape[0]}")
+    if not np.all(np.isfinite(snippets)):
+        raise BadParameterError("waveforms contain NaN or infinite values")
+    return snippets
+
+
+def _baseline(waveform: np.ndarray) -> float:
+    n_samples = max(MIN_BASELINE_SAMPLES, round(BASELINE_FRACTION * waveform.size))
+    return float(np.median(waveform[:n_samples]))
+
+
+def _largest_extremum(values: np.ndarray) -> tuple[int, float]:
+    """Index of the largest absolute value and its sign (+1 or -1)."""
+    index = int(np.argmax(np.abs(values)))
+    return index, (-1.0 if values[index] < 0 else 1.0)
+
+
+def _align_on_extremum(snippets: np.ndarray, sampling_rate_hz: float) -> np.ndarray:
+    """Shift each snippet so its extremum (template's polarity) sits at the template's.
+
+    The extremum is searched on a lightly smoothed copy so that noise does not
+    pull it off the true peak. Samples shifted in from outside the snippet are NaN.
+    """
+    n_spikes, n_samples = snippets.shape
+    template = snippets.mean(axis=0)
+    reference, sign = _largest_extremum(template - _baseline(template))
+    # Capped at a quarter snippet so every snippet still covers the middle half.
+    max_shift = min(round(MAX_ALIGN_SHIFT_MS * sampling_rate_hz / 1000.0), n_samples // 4)
+    low, high = max(reference - max_shift, 0), min(reference + max_shift + 1, n_samples)
+    sigma_samples = ALIGN_SMOOTHING_MS * sampling_rate_hz / 1000.0
+    smoothed = gaussian_filter1d(snippets, sigma_samples, axis=1, mode="nearest")
+    extrema = low + np.argmax(sign * smoothed[:, low:high], axis=1)
+    source = np.arange(n_samples)[None, :] - (reference - extrema)[:, None]
+    inside = (source >= 0) & (source < n_samples)
+    rows = np.arange(n_spikes)[:, None]
+    return np.where(inside, snippets[rows, np.clip(source, 0, n_samples - 1)], np.nan)
+
+
+def _covered_columns(aligned: np.ndarray) -> slice:
+    """Columns that at least :data:`MIN_ALIGNED_COVERAGE` of the snippets (and >= 2) cover."""
+    n_spikes = aligned.shape[0]
+    needed = max(min(2, n_spikes), MIN_ALIGNED_COVERAGE * n_spikes)
+    kept = np.flatnonzero(np.isfinite(aligned).sum(axis=0) >= needed)
+    return slice(int(kept[0]), int(kept[-1]) + 1)
+
+
+def _mean_and_sd(aligned: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and SD over snippets, cropped to the covered columns."""
+    columns = aligned[:, _covered_columns(aligned)]
+    mean = np.nanmean(columns, axis=0)
+    if columns.shape[0] < 2:
+        return mean, np.full_like(mean, np.nan)
+    return mean, np.nanstd(columns, axis=0, ddof=1)
+
+
+def _snr(aligned: np.ndarray, mean: np.ndarray, is_mean: bool, reasons: dict[str, str]) -> float:
+    if is_mean or aligned.shape[0] < 2:
+        reasons["waveform_snr"] = "needs >= 2 spike waveforms, not a mean"
+        return np.nan
+    residuals = aligned[:, _covered_columns(aligned)] - mean
+    noise_sd = float(np.nanstd(residuals, ddof=1))
+    if noise_sd == 0:
+        reasons["waveform_snr"] = "identical waveforms: no noise to compare with"
+        return np.nan
+    return float(np.ptp(mean) / (2.0 * noise_sd))
+
+
+def _upsample(values: np.ndarray, factor: int) -> np.ndarray:
+    """Cubic-spline interpolation onto a grid ``factor`` times finer (NaN stays NaN)."""
+    fine = np.arange((values.size - 1) * factor + 1) / factor
+    if not np.all(np.isfinite(values)):
+        return np.full(fine.size, np.nan)
+    return CubicSpline(np.arange(values.size), values)(fine)
+
+
+def _measure_mean(mean: np.ndarray, sd: np.ndarray, sampling_rate_hz: float) -> WaveformFeatures:
+    factor = max(1, int(np.ceil(UPSAMPLED_MIN_RATE_HZ / sampling_rate_hz - 1e-9)))
+    upsampled_rate_hz = sampling_rate_hz * factor
+    waveform = _upsample(mean, factor)
+    extremum, sign = _largest_extremum(waveform)
+    features = WaveformFeatures(
+        sampling_rate_hz=sampling_rate_hz,
+        upsampled_rate_hz=upsampled_rate_hz,
+        mean_waveform=waveform,
+        sd_waveform=_upsample(sd, factor),
+        time_ms=(np.arange(waveform.size) - extremum) / upsampled_rate_hz * 1000.0,
+        amplitude=float(abs(waveform[extremum])),
+        polarity="negative" if sign < 0 else "positive",
+        trough_index=extremum,
+    )
+    if features.amplitude == 0:
+        reason = "flat waveform"
+        features.reasons.update(dict.fromkeys(MEASURE_NAMES, reason))
+        return features
+    ms_per_sample = 1000.0 / upsampled_rate_hz
+    _measure_extent(features, waveform, ms_per_sample)
+    _measure_half_width(features, sign * waveform, ms_per_sample)
+    _measure_peak_to_trough(features, -sign * waveform, ms_per_sample)
+    return features
+
+
+def _measure_extent(features: WaveformFeatures, waveform: np.ndarray, ms_per_sample: float) -> None:
+    """Onset, return, total duration and first-phase duration."""
+    above = np.abs(waveform) > ONSET_THRESHOLD_FRACTION * features.amplitude
+    max_gap = round(MAX_SUBTHRESHOLD_GAP_MS / ms_per_sample)
+    onset, end = _region_around(above, features.trough_index, max_gap)
+    if onset == 0 or end == waveform.size - 1:
+        reason = "spike does not start and end at baseline within the snippet"
+        features.reasons.update(waveform_duration_ms=reason, first_phase_ms=reason)
+        return
+    features.onset_index, features.return_index = onset, end
+    features.waveform_duration_ms = (end - onset) * ms_per_sample
+    onset_sign = np.sign(waveform[onset])
+    crossings = np.flatnonzero(waveform[onset : end + 1] * onset_sign <= 0)
+    if crossings.size == 0:
+        features.reasons["first_phase_ms"] = "monophasic: no zero crossing before return"
+        return
+    features.first_zero_crossing_index = onset + int(crossings[0])
+    features.first_phase_ms = float(crossings[0] * ms_per_sample)
+
+
+def _region_around(above: np.ndarray, centre: int, max_gap: int) -> tuple[int, int]:
+    """First and last True of the run around ``centre``, bridging gaps <= ``max_gap``."""
+    indices = np.flatnonzero(above)
+    gaps = np.diff(indices) - 1
+    breaks = np.flatnonzero(gaps > max_gap)
+    run_starts = np.r_[indices[0], indices[breaks + 1]]
+    run_ends = np.r_[indices[breaks], indices[-1]]
+    run = int(np.searchsorted(run_ends, centre, side="left"))
+    return int(run_starts[run]), int(run_ends[run])
+
+
+def _measure_half_width(
+    features: WaveformFeatures, oriented: np.ndarray, ms_per_sample: float
+) -> None:
+    """Width of the largest phase (positive in ``oriented``) at half its amplitude."""
+    half = HALF_AMPLITUDE_FRACTION * features.amplitude
+    extremum = features.trough_index
+    below_before = np.flatnonzero(oriented[:extremum] < half)
+    below_after = np.flatnonzero(oriented[extremum:] < half)
+    if below_before.size == 0 or below_after.size == 0:
+        features.reasons["half_width_ms"] = "largest phase runs off the snippet"
+        return
+    left, right = int(below_before[-1]), extremum + int(below_after[0])
+    start = left + _crossing_fraction(oriented[left], oriented[left + 1], half)
+    stop = right - 1 + _crossing_fraction(oriented[right - 1], oriented[right], half)
+    features.half_width_start_index = round(start)
+    features.half_width_stop_index = round(stop)
+    features.half_width_ms = (stop - start) * ms_per_sample
+
+
+def _crossing_fraction(before: float, after: float, level: float) -> float:
+    """Where between two samples a straight line through them crosses ``level``."""
+    return float((level - before) / (after - before))
+
+
+def _measure_peak_to_trough(
+    features: WaveformFeatures, mirrored: np.ndarray, ms_per_sample: float
+) -> None:
+    """Largest extremum to the following maximum of opposite sign (positive in ``mirrored``)."""
+    extremum = features.trough_index
+    following = extremum + int(np.argmax(mirrored[extremum:]))
+    if mirrored[following] <= ONSET_THRESHOLD_FRACTION * features.amplitude:
+        features.reasons["peak_to_trough_ms"] = "no opposite phase after the largest extremum"
+        return
+    features.peak_index = following
+    features.peak_to_trough_ms = (following - extremum) * ms_per_sample

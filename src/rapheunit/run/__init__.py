@@ -1,0 +1,1 @@
+"""Options, the per-recording pipeline, and the batch runner."""

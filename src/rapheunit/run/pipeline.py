@@ -1,0 +1,540 @@
+"""The analysis of one recording and of a batch: load -> features -> doses -> tables.
+
+The CLI and the Python API both call :func:`analyze`; each recording is
+analysed by :func:`analyze_recording`, which never raises for bad input: a
+failure becomes a ``failed`` row with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rapheunit.core.epochs import (
+    DOSE_COLUMNS,
+    EpochParams,
+    baseline_is_short,
+    baseline_window,
+    dose_rates,
+    rate_in_window,
+)
+from rapheunit.core.errors import RapheUnitError, check_option
+from rapheunit.core.model import Recording, Unit
+from rapheunit.core.version import VERSION
+from rapheunit.doseresponse.fits import DEFAULT_FIT_PARAMS, FitParams, unit_dose_response
+from rapheunit.doseresponse.groups import compare_groups, join_metadata, read_metadata
+from rapheunit.doseresponse.population import select_units, summarize
+from rapheunit.io.load import is_recording_candidate, load_with_options, sha256_of
+from rapheunit.io.output import write_csv, write_json, write_parquet
+from rapheunit.measures.classify import (
+    classify_recording,
+)
+from rapheunit.measures.qc import qc_table
+from rapheunit.measures.results import BatchResult, RecordingResult
+from rapheunit.measures.timecourse import (
+    TIMECOURSE_COLUMNS,
+    timecourse_metrics,
+    timecourse_table,
+)
+from rapheunit.run.batch import (
+    RunOptions,
+    cached_worker,
+    parameters_key,
+    run_all,
+)
+from rapheunit.run.options import AnalysisOptions, PopulationOptions, options_with
+from rapheunit.viz.report import report_path, write_index, write_recording_report
+
+TABLE_FORMATS = ("csv", "parquet")
+RECORDING_COLUMNS = ("recording", "path", "status", "error", "n_units", "duration_s", "reader")
+# Unit annotation set by rapheunit.detection.detect -> units.csv column.
+DETECTION_COLUMNS = {
+    "channel": "channel",
+    "dominant": "dominant",
+    "l_ratio": "l_ratio",
+    "isolation_confidence": "isolation_confidence",
+    "threshold": "detection_threshold",
+    "noise_mad": "noise_mad",
+}
+UNIT_COLUMNS = (
+    "recording",
+    "unit",
+    "n_spikes",
+    "duration_s",
+    "baseline_rate_hz",
+    "baseline_start_s",
+    "baseline_stop_s",
+    "baseline_short",
+)
+
+
+def find_recordings(inputs: Iterable[str | Path]) -> list[Path]:
+    """Expand files and folders (recursively) into the recordings to analyse.
+
+    Folders are searched for readable recordings; companions such as
+    ``*.doses.csv`` sidecars are skipped. A named file is always kept, so that
+    an unreadable one is reported rather than silently ignored.
+    """
+    found: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir() and not is_recording_candidate(item):
+            found.extend(_search_folder(item))
+        else:
+            found.append(item)
+    return list(dict.fromkeys(found))
+
+
+def _search_folder(folder: Path) -> list[Path]:
+    found = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_dir() and not is_recording_candidate(path):
+            found.extend(_search_folder(path))
+        elif is_recording_candidate(path):
+            found.append(path)
+    return found
+
+
+def unique_names(paths: Sequence[Path]) -> dict[Path, str]:
+    """Recording names for a batch: the file stem, prefixed by parent folders where stems clash.
+
+    Examples
+    --------
+    >>> paths = [Path("day1/cell.smr"), Path("day2/cell.smr"), Path("day2/x.csv")]
+    >>> list(unique_names(paths).values())
+    ['day1_cell', 'day2_cell', 'x']
+    """
+    names = {path: _plain_name(path) for path in paths}
+    for depth in range(1, max((len(p.resolve().parts) for p in paths), default=0)):
+        counts = Counter(names.values())
+        clashing = [path for path in paths if counts[names[path]] > 1]
+        if not clashing:
+            break
+        for path in clashing:
+            parents = path.resolve().parent.parts[-depth:]
+            names[path] = "_".join([*parents, _plain_name(path)])
+    return names
+
+
+def _plain_name(path: Path) -> str:
+    return path.resolve().name if path.is_dir() else path.stem
+
+
+def analyze_recording(
+    path: Path,
+    options: AnalysisOptions,
+    *,
+    keep_recording: bool = True,
+    name: str | None = None,
+    report_out: Path | None = None,
+) -> RecordingResult:
+    """Analyse one input; bad input gives a ``failed`` result, never an exception.
+
+    With ``keep_recording=False`` the loaded recording (spike times and
+    waveforms) is dropped once its tables are made, to keep batch memory low.
+    ``name`` replaces the file stem as the recording's name (see :func:`unique_names`).
+    With ``report_out``, the recording's HTML report is written into ``report_out/reports``.
+    """
+    try:
+        recording = load_with_options(path, options.load)
+        if name is not None:
+            recording = replace(recording, name=name)
+        result = _analyze_loaded(recording, options)
+        if report_out is not None:
+            write_report(result, report_out, options)
+        if not keep_recording:
+            result.recording = None
+        return result
+    except RapheUnitError as error:
+        return _failed(path, name, str(error))
+    except Exception as error:  # a bug must not stop the batch; --debug shows it
+        message = f"{path}: internal error ({type(error).__name__}: {error})"
+        return _failed(path, name, " ".join(message.split()), traceback.format_exc())
+
+
+def _analyze_named(
+    path: Path,
+    *,
+    options: AnalysisOptions,
+    keep_recording: bool,
+    names: dict[Path, str],
+    report_out: Path | None,
+) -> RecordingResult:
+    return analyze_recording(
+        path, options, keep_recording=keep_recording, name=names[path], report_out=report_out
+    )
+
+
+def _report_exists(out: Path, names: dict[Path, str], path: Path) -> bool:
+    return report_path(out, names[path]).exists()
+
+
+def _failed(path: Path, name: str | None, message: str, trace: str = "") -> RecordingResult:
+    row = {
+        "recording": name or _plain_name(path),
+        "path": str(path),
+        "status": "failed",
+        "error": message,
+        "n_units": 0,
+        "duration_s": float("nan"),
+        "reader": "",
+    }
+    empty_units = pd.DataFrame(columns=list(UNIT_COLUMNS))
+    empty_doses = pd.DataFrame(columns=list(DOSE_COLUMNS))
+    return RecordingResult(row, empty_units, empty_doses, traceback=trace)
+
+
+def _analyze_loaded(recording: Recording, options: AnalysisOptions) -> RecordingResult:
+    doses = dose_rates(recording, options.epochs)
+    quality = qc_table(recording, options.epochs, options.qc).drop(columns="recording")
+    units = (
+        unit_table(recording, options.epochs)
+        .merge(_classification_table(recording, doses, options), on="unit", how="left")
+        .merge(quality, on="unit", how="left")
+    )
+    row = {
+        "recording": recording.name,
+        "path": str(recording.path),
+        "status": "ok",
+        "error": "",
+        "n_units": len(recording.units),
+        "duration_s": recording.duration_s,
+        "reader": recording.reader,
+        "n_injections": len(recording.injections),
+        "dose_source": recording.provenance.get("dose_source", ""),
+        "sha256": recording.provenance.get("sha256", ""),
+        "warnings": " | ".join([*recording.warnings, *_baseline_warning(recording, options)]),
+    }
+    timecourse = timecourse_table(recording, params=options.timecourse, epochs=options.epochs)
+    return RecordingResult(
+        row,
+        units,
+        doses,
+        pd.DataFrame(),
+        timecourse,
+        timecourse_metrics(timecourse, options.timecourse),
+        recording=recording,
+    )
+
+
+def fit_doses(doses: pd.DataFrame, params: FitParams = DEFAULT_FIT_PARAMS) -> pd.DataFrame:
+    """Dose-response fits of every unit in ``doses`` (one vectorised call; empty without doses)."""
+    return unit_dose_response(doses, params) if len(doses) else pd.DataFrame()
+
+
+def with_fits(units: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
+    """``units`` with the fit columns: one row per unit and dose-response drug."""
+    if fits.empty:
+        return units
+    return units.merge(fits, on=["recording", "unit"], how="left")
+
+
+def write_report(result: RecordingResult, out: Path, options: AnalysisOptions) -> None:
+    """Fit the recording's units and write its HTML report while the recording is loaded."""
+    result.fits = fit_doses(result.doses, options.fit)
+    write_recording_report(
+        result,
+        out,
+        units_table=with_fits(result.units, result.fits),
+        params={"rapheunit_version": VERSION, "parameters": options.as_dict()},
+    )
+
+
+def _baseline_warning(recording: Recording, options: AnalysisOptions) -> list[str]:
+    baseline = baseline_window(recording, options.epochs)
+    if not baseline_is_short(baseline, options.epochs):
+        return []
+    return [
+        f"baseline is {baseline.length_s:g} s, shorter than the "
+        f"{options.epochs.min_baseline_s:g} s required (baseline_short)"
+    ]
+
+
+def _classification_table(
+    recording: Recording, doses: pd.DataFrame, options: AnalysisOptions
+) -> pd.DataFrame:
+    baseline = baseline_window(recording, options.epochs)
+    chosen = options.classification
+    return classify_recording(
+        recording,
+        baseline=(baseline.start_s, baseline.stop_s),
+        rule_set=chosen.rule_set,
+        overrides=chosen.overrides,
+        config=chosen.config,
+        dose_rows=doses,
+        burst_isi_s=chosen.burst_isi_s,
+    ).table
+
+
+def unit_table(recording: Recording, epochs: EpochParams) -> pd.DataFrame:
+    """One row per unit: spike count, duration and baseline rate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rapheunit.core.model import Unit
+    >>> rec = Recording("r", Path("r.csv"), 0.0, 100.0, [Unit("u", np.arange(0, 100, 0.5))])
+    >>> row = unit_table(rec, EpochParams()).iloc[0]
+    >>> int(row["n_spikes"]), float(row["baseline_rate_hz"])
+    (200, 2.0)
+    """
+    baseline = baseline_window(recording, epochs)
+    rows = [
+        {
+            "recording": recording.name,
+            "unit": unit.id,
+            "n_spikes": unit.n_spikes,
+            "duration_s": recording.duration_s,
+            "baseline_rate_hz": rate_in_window(unit.spike_times, baseline),
+            "baseline_start_s": baseline.start_s,
+            "baseline_stop_s": baseline.stop_s,
+            "baseline_short": baseline_is_short(baseline, epochs),
+            **detection_columns(unit),
+        }
+        for unit in recording.units
+    ]
+    extra = [c for c in DETECTION_COLUMNS.values() if any(c in row for row in rows)]
+    return pd.DataFrame(rows, columns=[*UNIT_COLUMNS, *extra])
+
+
+def detection_columns(unit: Unit) -> dict[str, Any]:
+    """``units.csv`` columns of a unit found by spike detection (empty for sorted units).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> detection_columns(Unit("u", np.array([1.0]), annotations={"dominant": True}))
+    {'dominant': True}
+    """
+    return {
+        column: unit.annotations[key]
+        for key, column in DETECTION_COLUMNS.items()
+        if key in unit.annotations
+    }
+
+
+def analyze(
+    paths: Sequence[str | Path] | str | Path,
+    *,
+    out: str | Path | None = None,
+    options: AnalysisOptions | None = None,
+    jobs: int | None = 1,
+    scheduler: Any = None,
+    resume: bool = False,
+    progress: bool = False,
+    formats: Sequence[str] = ("csv",),
+    report: bool = True,
+    tables: bool = True,
+    **settings: Any,
+) -> BatchResult:
+    """Analyse recordings and (with ``out``) write the tables.
+
+    Parameters
+    ----------
+    paths : path or sequence of paths
+        Files or folders (searched recursively).
+    out : path, optional
+        Output folder for ``recordings.csv``, ``units.csv``, ``doses.csv``
+        and ``params.json``.
+    options : AnalysisOptions, optional
+        All analysis parameters; or give them one by one as keywords
+        (``baseline_s=120``, ``spike_channels=["Spikes"]``, ...).
+    jobs : int or None
+        Local processes (None: one per core). Results do not depend on it.
+    scheduler : str or distributed.Client, optional
+        Run on an existing Dask cluster instead.
+    resume : bool
+        Skip inputs whose sha256 and parameters match what ``out`` holds.
+    progress : bool
+        Show a progress bar.
+    formats : sequence of {"csv", "parquet"}
+        Table formats to write; CSV is always written.
+    report : bool
+        With ``out``, also write ``reports/<recording>.html`` and ``reports/index.html``.
+    tables : bool
+        With ``out``, write the tables and ``params.json`` (``rapheunit report`` does not).
+
+    Returns
+    -------
+    BatchResult
+        The tables as pandas DataFrames.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "c.csv").write_text("unit,time_s\\nu,1\\nu,3\\n")
+    >>> analyze(folder, baseline_s=120).units[["unit", "n_spikes"]].to_numpy().tolist()
+    [['u', 2]]
+    """
+    options = options_with(options or AnalysisOptions(), **settings)
+    # Read (and so checked) before the batch runs: a bad table fails at once.
+    source = options.population.metadata
+    metadata = None if source is None else read_metadata(source)
+    for table_format in formats:
+        check_option(table_format, TABLE_FORMATS, "format")
+    run = RunOptions(jobs=jobs, scheduler=scheduler, resume=resume, progress=progress)
+    inputs = [paths] if isinstance(paths, str | Path) else list(paths)
+    found = find_recordings(inputs)
+    out_path = None if out is None else Path(out)
+    report_out = out_path if report else None
+    names = unique_names(found)
+    worker = cached_worker(
+        partial(
+            _analyze_named,
+            options=options,
+            keep_recording=out is None and jobs == 1,
+            names=names,
+            report_out=report_out,
+        ),
+        out_path,
+        parameters_key(options.as_dict() | {"version": VERSION}),
+        resume,
+        restore=RecordingResult.from_part,
+        # A resumed input is redone when its report is wanted but missing.
+        needs=None if report_out is None else partial(_report_exists, report_out, names),
+    )
+    results = list(_with_progress(run_all(worker, found, run), len(found), run.progress))
+    batch = combine(results, options, metadata)
+    if out_path is not None:
+        if tables:
+            write_outputs(batch, out_path, formats)
+        if report_out is not None:
+            write_index(batch.recordings, batch.units, report_out)
+    return batch
+
+
+def _with_progress(
+    results: Iterator[RecordingResult], total: int, show: bool
+) -> Iterator[RecordingResult]:
+    if not show:
+        yield from results
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, unit="recording", desc="rapheunit") as bar:
+        for result in results:
+            bar.update(1)
+            yield result
+
+
+def combine(
+    results: Sequence[RecordingResult],
+    options: AnalysisOptions,
+    metadata: pd.DataFrame | None = None,
+) -> BatchResult:
+    """Stack per-recording tables into the batch tables, joining ``metadata`` when given."""
+    recordings = pd.DataFrame([r.recording_row for r in results])
+    if recordings.empty:
+        recordings = pd.DataFrame(columns=list(RECORDING_COLUMNS))
+    params = {
+        "rapheunit_version": VERSION,
+        "parameters": options.as_dict(),
+        "inputs": {
+            r.recording_row["path"]: r.recording_row.get("sha256") or _sha256_or_empty(r)
+            for r in results
+        },
+    }
+    choice = options.population
+    fits = _batch_fits(results, options.fit)
+    tables = {
+        "recordings": recordings,
+        "units": with_fits(_stack([r.units for r in results], UNIT_COLUMNS), fits),
+        "doses": _stack([r.doses for r in results], (*DOSE_COLUMNS, "baseline_rate_hz")),
+        "fits": fits,
+        "timecourse": _stack([r.timecourse for r in results], TIMECOURSE_COLUMNS),
+        "timecourse_metrics": _stack([r.timecourse_metrics for r in results], ()),
+    }
+    groups = pd.DataFrame()
+    if metadata is not None:
+        if choice.group_by is not None:  # compare_groups joins the metadata itself
+            groups = compare_groups(
+                tables["units"],
+                tables["doses"],
+                metadata,
+                group_by=choice.group_by,
+                fit=options.fit,
+            )
+        tables = {name: _joined(table, metadata) for name, table in tables.items()}
+    units, doses, timecourse = tables["units"], tables["doses"], tables["timecourse"]
+    summary, population = population_tables(units, doses, tables["fits"], choice, options.fit)
+    return BatchResult(
+        recordings=tables["recordings"],
+        units=units,
+        doses=doses,
+        summary=summary,
+        population=population,
+        timecourse=timecourse,
+        timecourse_metrics=tables["timecourse_metrics"],
+        groups=groups,
+        params=params,
+        results=list(results),
+    )
+
+
+def _batch_fits(results: Sequence[RecordingResult], params: FitParams) -> pd.DataFrame:
+    """Fits made with the reports, and one vectorised fit for every other recording."""
+    unfitted = _stack([r.doses for r in results if r.fits.empty], ())
+    return _stack([*(r.fits for r in results), fit_doses(unfitted, params)], ())
+
+
+def _joined(table: pd.DataFrame, metadata: pd.DataFrame) -> pd.DataFrame:
+    return join_metadata(table, metadata) if "recording" in table.columns else table
+
+
+def population_tables(
+    units: pd.DataFrame,
+    doses: pd.DataFrame,
+    fits: pd.DataFrame,
+    choice: PopulationOptions,
+    fit_params: FitParams = DEFAULT_FIT_PARAMS,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``summary.csv`` and ``population.csv`` for the units ``choice.select`` picks.
+
+    Empty tables when no selected unit has a dose-response.
+    """
+    if units.empty or doses.empty or fits.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    key = ["recording", "unit"]
+    if choice.group_by is not None and choice.group_by not in doses.columns:
+        key.append(choice.group_by)  # a unit column such as subtype; metadata is already joined
+    chosen = select_units(units, choice.select)[key].drop_duplicates()
+    chosen_doses = doses.merge(chosen, on=["recording", "unit"])
+    chosen_fits = fits.merge(chosen, on=["recording", "unit"])
+    if chosen_doses.empty or chosen_fits.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    return summarize(chosen_doses, chosen_fits, group_col=choice.group_by, params=fit_params)
+
+
+def _sha256_or_empty(result: RecordingResult) -> str:
+    path = Path(result.recording_row["path"])
+    try:
+        return sha256_of(path) if path.exists() else ""
+    except OSError:
+        return ""
+
+
+def _stack(tables: Sequence[pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
+    non_empty = [t for t in tables if not t.empty]
+    if not non_empty:
+        return pd.DataFrame(columns=list(columns))
+    return pd.concat(non_empty, ignore_index=True)
+
+
+def write_outputs(batch: BatchResult, out: Path, formats: Sequence[str] = ("csv",)) -> None:
+    """Write the batch tables and ``params.json`` into ``out`` atomically."""
+    for name, table in batch.tables().items():
+        if table.columns.empty:  # e.g. groups.csv when no --group-by was asked for
+            continue
+        write_csv(table, out / f"{name}.csv")
+        if "parquet" in formats:
+            write_parquet(table, out / f"{name}.parquet")
+    write_json(batch.params, out / "params.json")
