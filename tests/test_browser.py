@@ -25,11 +25,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rapheunit.core.epochs import EpochParams, dose_rates
 from rapheunit.core.model import Annotation, Injection
 from rapheunit.measures.results import RecordingResult
 from rapheunit.run.options import AnalysisOptions
-from rapheunit.run.pipeline import unit_table
+from rapheunit.run.pipeline import measure
 from rapheunit.simulate import simulate_recording
 from rapheunit.viz.report import write_index, write_recording_report
 
@@ -190,7 +189,6 @@ def test_report_opens_without_errors_and_shows_every_figure(chromium: str, tmp_p
         label="<script>alert(1)</script>",
     )
     recording.annotations.append(Annotation(5.0, "<img src=x onerror=alert(2)>", "no dose"))
-    epochs = EpochParams()
     row = {
         "recording": recording.name,
         "path": "browser.nix",
@@ -198,9 +196,7 @@ def test_report_opens_without_errors_and_shows_every_figure(chromium: str, tmp_p
         "error": "",
         "n_units": 2,
     }
-    result = RecordingResult(
-        row, unit_table(recording, epochs), dose_rates(recording, epochs), recording=recording
-    )
+    result = RecordingResult.from_analysis(row, measure(recording))
     params = {"parameters": AnalysisOptions().as_dict()}
     page = write_recording_report(result, tmp_path, params=params)
     ARTIFACTS.mkdir(exist_ok=True)

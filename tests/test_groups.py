@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from rapheunit.core.epochs import EpochParams, dose_rates
+from rapheunit.core.epochs import EpochParams, baseline_window, dose_rates
 from rapheunit.core.errors import BadParameterError, RapheUnitError, UnreadableFileError
 from rapheunit.doseresponse.groups import (
     GROUP_COLUMNS,
@@ -22,7 +22,7 @@ from rapheunit.doseresponse.groups import (
     join_metadata,
     read_metadata,
 )
-from rapheunit.run.pipeline import unit_table
+from rapheunit.measures.analysis import unit_table
 from rapheunit.simulate import simulate_recording
 from rapheunit.viz.plot_groups import group_dose_response_plot, group_points_plot
 
@@ -224,7 +224,10 @@ def simulated_groups(ratio: float, seed: int) -> tuple[pd.DataFrame, pd.DataFram
                 name, ["5ht_clock"] * 3, seed=int(rng.integers(1_000_000)), n_doses=8,
                 with_waveforms=False, ed50_ug_kg=list(10.0**log_ed50), hill_slope=[HILL] * 3,
             )
-            units.append(unit_table(rec, EpochParams()).assign(classification="putative_5ht"))
+            baseline = baseline_window(rec)
+            units.append(
+                unit_table(rec, baseline, EpochParams()).assign(classification="putative_5ht")
+            )
             doses.append(dose_rates(rec))
             meta.append({"recording": name, "animal": f"rat_{name}", "group": group})
     return pd.concat(units), pd.concat(doses), pd.DataFrame(meta)

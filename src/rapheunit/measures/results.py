@@ -14,11 +14,17 @@ import pandas as pd
 from rapheunit.core.display import batch_html
 from rapheunit.core.model import Recording
 from rapheunit.io.output import frames_to_records, records_to_frames
+from rapheunit.measures.analysis import MeasureSettings, RecordingAnalysis
 
 
 @dataclass
 class RecordingResult:
-    """Tables from one input: its ``recordings.csv`` row, units and per-dose rows."""
+    """Tables from one input: its ``recordings.csv`` row, units and per-dose rows.
+
+    ``analysis`` holds the loaded recording and what was measured on it while
+    figures may still be drawn; batches drop it to save memory (``settings``
+    stays, so a report still says which rules were applied).
+    """
 
     recording_row: dict[str, Any]
     units: pd.DataFrame
@@ -26,8 +32,29 @@ class RecordingResult:
     fits: pd.DataFrame = field(default_factory=pd.DataFrame)
     timecourse: pd.DataFrame = field(default_factory=pd.DataFrame)
     timecourse_metrics: pd.DataFrame = field(default_factory=pd.DataFrame)
-    recording: Recording | None = None
+    analysis: RecordingAnalysis | None = None
+    settings: MeasureSettings | None = None
     traceback: str = ""
+
+    @classmethod
+    def from_analysis(
+        cls, recording_row: dict[str, Any], analysis: RecordingAnalysis
+    ) -> RecordingResult:
+        """The result of a measured recording (fits are added by the dose-response stage)."""
+        return cls(
+            recording_row,
+            analysis.units,
+            analysis.doses,
+            timecourse=analysis.timecourse,
+            timecourse_metrics=analysis.timecourse_metrics,
+            analysis=analysis,
+            settings=analysis.settings,
+        )
+
+    @property
+    def recording(self) -> Recording | None:
+        """The loaded recording, while the result still holds its analysis."""
+        return None if self.analysis is None else self.analysis.recording
 
     @property
     def ok(self) -> bool:
@@ -48,8 +75,10 @@ class RecordingResult:
         )
 
     @classmethod
-    def from_part(cls, part: dict[str, Any]) -> RecordingResult:
-        """Rebuild a result saved with :meth:`to_part`."""
+    def from_part(
+        cls, part: dict[str, Any], settings: MeasureSettings | None = None
+    ) -> RecordingResult:
+        """Rebuild a result saved with :meth:`to_part` (under the same ``settings``)."""
         frames = records_to_frames(part)
         row = frames["recording"].iloc[0].to_dict()
         return cls(
@@ -59,6 +88,7 @@ class RecordingResult:
             frames["fits"],
             frames["timecourse"],
             frames["timecourse_metrics"],
+            settings=settings,
         )
 
 

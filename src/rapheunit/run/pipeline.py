@@ -8,8 +8,7 @@ failure becomes a ``failed`` row with a one-line reason.
 from __future__ import annotations
 
 import traceback
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -17,32 +16,24 @@ from typing import Any
 
 import pandas as pd
 
-from rapheunit.core.epochs import (
-    DOSE_COLUMNS,
-    EpochParams,
-    baseline_is_short,
-    baseline_window,
-    dose_rates,
-    rate_in_window,
-)
+from rapheunit.core.epochs import DOSE_COLUMNS
 from rapheunit.core.errors import RapheUnitError, check_option
-from rapheunit.core.model import Recording, Unit
+from rapheunit.core.model import Recording
 from rapheunit.core.version import VERSION
 from rapheunit.doseresponse.fits import DEFAULT_FIT_PARAMS, FitParams, unit_dose_response
 from rapheunit.doseresponse.groups import compare_groups, join_metadata, read_metadata
 from rapheunit.doseresponse.population import select_units, summarize
-from rapheunit.io.load import is_recording_candidate, load_with_options, sha256_of
+from rapheunit.io.discovery import find_recordings, plain_name, unique_names
+from rapheunit.io.load import load_with_options, sha256_of
 from rapheunit.io.output import write_csv, write_json, write_parquet
-from rapheunit.measures.classify import (
-    classify_recording,
+from rapheunit.measures.analysis import (
+    UNIT_COLUMNS,
+    MeasureSettings,
+    RecordingAnalysis,
+    measure_recording,
 )
-from rapheunit.measures.qc import qc_table
 from rapheunit.measures.results import BatchResult, RecordingResult
-from rapheunit.measures.timecourse import (
-    TIMECOURSE_COLUMNS,
-    timecourse_metrics,
-    timecourse_table,
-)
+from rapheunit.measures.timecourse import TIMECOURSE_COLUMNS
 from rapheunit.run.batch import (
     RunOptions,
     cached_worker,
@@ -54,78 +45,6 @@ from rapheunit.viz.report import report_path, write_index, write_recording_repor
 
 TABLE_FORMATS = ("csv", "parquet")
 RECORDING_COLUMNS = ("recording", "path", "status", "error", "n_units", "duration_s", "reader")
-# Unit annotation set by rapheunit.detection.detect -> units.csv column.
-DETECTION_COLUMNS = {
-    "channel": "channel",
-    "dominant": "dominant",
-    "l_ratio": "l_ratio",
-    "isolation_confidence": "isolation_confidence",
-    "threshold": "detection_threshold",
-    "noise_mad": "noise_mad",
-}
-UNIT_COLUMNS = (
-    "recording",
-    "unit",
-    "n_spikes",
-    "duration_s",
-    "baseline_rate_hz",
-    "baseline_start_s",
-    "baseline_stop_s",
-    "baseline_short",
-)
-
-
-def find_recordings(inputs: Iterable[str | Path]) -> list[Path]:
-    """Expand files and folders (recursively) into the recordings to analyse.
-
-    Folders are searched for readable recordings; companions such as
-    ``*.doses.csv`` sidecars are skipped. A named file is always kept, so that
-    an unreadable one is reported rather than silently ignored.
-    """
-    found: list[Path] = []
-    for item in map(Path, inputs):
-        if item.is_dir() and not is_recording_candidate(item):
-            found.extend(_search_folder(item))
-        else:
-            found.append(item)
-    return list(dict.fromkeys(found))
-
-
-def _search_folder(folder: Path) -> list[Path]:
-    found = []
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith("."):
-            continue
-        if path.is_dir() and not is_recording_candidate(path):
-            found.extend(_search_folder(path))
-        elif is_recording_candidate(path):
-            found.append(path)
-    return found
-
-
-def unique_names(paths: Sequence[Path]) -> dict[Path, str]:
-    """Recording names for a batch: the file stem, prefixed by parent folders where stems clash.
-
-    Examples
-    --------
-    >>> paths = [Path("day1/cell.smr"), Path("day2/cell.smr"), Path("day2/x.csv")]
-    >>> list(unique_names(paths).values())
-    ['day1_cell', 'day2_cell', 'x']
-    """
-    names = {path: _plain_name(path) for path in paths}
-    for depth in range(1, max((len(p.resolve().parts) for p in paths), default=0)):
-        counts = Counter(names.values())
-        clashing = [path for path in paths if counts[names[path]] > 1]
-        if not clashing:
-            break
-        for path in clashing:
-            parents = path.resolve().parent.parts[-depth:]
-            names[path] = "_".join([*parents, _plain_name(path)])
-    return names
-
-
-def _plain_name(path: Path) -> str:
-    return path.resolve().name if path.is_dir() else path.stem
 
 
 def analyze_recording(
@@ -151,7 +70,7 @@ def analyze_recording(
         if report_out is not None:
             write_report(result, report_out, options)
         if not keep_recording:
-            result.recording = None
+            result.analysis = None
         return result
     except RapheUnitError as error:
         return _failed(path, name, str(error))
@@ -179,7 +98,7 @@ def _report_exists(out: Path, names: dict[Path, str], path: Path) -> bool:
 
 def _failed(path: Path, name: str | None, message: str, trace: str = "") -> RecordingResult:
     row = {
-        "recording": name or _plain_name(path),
+        "recording": name or plain_name(path),
         "path": str(path),
         "status": "failed",
         "error": message,
@@ -192,14 +111,27 @@ def _failed(path: Path, name: str | None, message: str, trace: str = "") -> Reco
     return RecordingResult(row, empty_units, empty_doses, traceback=trace)
 
 
+def measure_settings(options: AnalysisOptions) -> MeasureSettings:
+    """The part of ``options`` that the per-recording measures read."""
+    return MeasureSettings(options.epochs, options.qc, options.timecourse, options.classification)
+
+
+def measure(recording: Recording, options: AnalysisOptions | None = None) -> RecordingAnalysis:
+    """Measure a loaded recording (baseline, features, QC, verdicts, dose rates, time course).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rapheunit.core.model import Unit
+    >>> rec = Recording("r", Path("r.csv"), 0.0, 400.0, [Unit("u", np.arange(0.0, 400.0, 1.0))])
+    >>> measure(rec).units[["unit", "classification"]].values.tolist()
+    [['u', 'putative_5ht']]
+    """
+    return measure_recording(recording, measure_settings(options or AnalysisOptions()))
+
+
 def _analyze_loaded(recording: Recording, options: AnalysisOptions) -> RecordingResult:
-    doses = dose_rates(recording, options.epochs)
-    quality = qc_table(recording, options.epochs, options.qc).drop(columns="recording")
-    units = (
-        unit_table(recording, options.epochs)
-        .merge(_classification_table(recording, doses, options), on="unit", how="left")
-        .merge(quality, on="unit", how="left")
-    )
+    analysis = measure(recording, options)
     row = {
         "recording": recording.name,
         "path": str(recording.path),
@@ -211,18 +143,9 @@ def _analyze_loaded(recording: Recording, options: AnalysisOptions) -> Recording
         "n_injections": len(recording.injections),
         "dose_source": recording.provenance.get("dose_source", ""),
         "sha256": recording.provenance.get("sha256", ""),
-        "warnings": " | ".join([*recording.warnings, *_baseline_warning(recording, options)]),
+        "warnings": " | ".join(analysis.warnings),
     }
-    timecourse = timecourse_table(recording, params=options.timecourse, epochs=options.epochs)
-    return RecordingResult(
-        row,
-        units,
-        doses,
-        pd.DataFrame(),
-        timecourse,
-        timecourse_metrics(timecourse, options.timecourse),
-        recording=recording,
-    )
+    return RecordingResult.from_analysis(row, analysis)
 
 
 def fit_doses(doses: pd.DataFrame, params: FitParams = DEFAULT_FIT_PARAMS) -> pd.DataFrame:
@@ -246,79 +169,6 @@ def write_report(result: RecordingResult, out: Path, options: AnalysisOptions) -
         units_table=with_fits(result.units, result.fits),
         params={"rapheunit_version": VERSION, "parameters": options.as_dict()},
     )
-
-
-def _baseline_warning(recording: Recording, options: AnalysisOptions) -> list[str]:
-    baseline = baseline_window(recording, options.epochs)
-    if not baseline_is_short(baseline, options.epochs):
-        return []
-    return [
-        f"baseline is {baseline.length_s:g} s, shorter than the "
-        f"{options.epochs.min_baseline_s:g} s required (baseline_short)"
-    ]
-
-
-def _classification_table(
-    recording: Recording, doses: pd.DataFrame, options: AnalysisOptions
-) -> pd.DataFrame:
-    baseline = baseline_window(recording, options.epochs)
-    chosen = options.classification
-    return classify_recording(
-        recording,
-        baseline=(baseline.start_s, baseline.stop_s),
-        rule_set=chosen.rule_set,
-        overrides=chosen.overrides,
-        config=chosen.config,
-        dose_rows=doses,
-        burst_isi_s=chosen.burst_isi_s,
-    ).table
-
-
-def unit_table(recording: Recording, epochs: EpochParams) -> pd.DataFrame:
-    """One row per unit: spike count, duration and baseline rate.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from rapheunit.core.model import Unit
-    >>> rec = Recording("r", Path("r.csv"), 0.0, 100.0, [Unit("u", np.arange(0, 100, 0.5))])
-    >>> row = unit_table(rec, EpochParams()).iloc[0]
-    >>> int(row["n_spikes"]), float(row["baseline_rate_hz"])
-    (200, 2.0)
-    """
-    baseline = baseline_window(recording, epochs)
-    rows = [
-        {
-            "recording": recording.name,
-            "unit": unit.id,
-            "n_spikes": unit.n_spikes,
-            "duration_s": recording.duration_s,
-            "baseline_rate_hz": rate_in_window(unit.spike_times, baseline),
-            "baseline_start_s": baseline.start_s,
-            "baseline_stop_s": baseline.stop_s,
-            "baseline_short": baseline_is_short(baseline, epochs),
-            **detection_columns(unit),
-        }
-        for unit in recording.units
-    ]
-    extra = [c for c in DETECTION_COLUMNS.values() if any(c in row for row in rows)]
-    return pd.DataFrame(rows, columns=[*UNIT_COLUMNS, *extra])
-
-
-def detection_columns(unit: Unit) -> dict[str, Any]:
-    """``units.csv`` columns of a unit found by spike detection (empty for sorted units).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> detection_columns(Unit("u", np.array([1.0]), annotations={"dominant": True}))
-    {'dominant': True}
-    """
-    return {
-        column: unit.annotations[key]
-        for key, column in DETECTION_COLUMNS.items()
-        if key in unit.annotations
-    }
 
 
 def analyze(
@@ -398,7 +248,7 @@ def analyze(
         out_path,
         parameters_key(options.as_dict() | {"version": VERSION}),
         resume,
-        restore=RecordingResult.from_part,
+        restore=partial(RecordingResult.from_part, settings=measure_settings(options)),
         # A resumed input is redone when its report is wanted but missing.
         needs=None if report_out is None else partial(_report_exists, report_out, names),
     )

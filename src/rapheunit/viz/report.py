@@ -31,11 +31,10 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import fields
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import numpy as np
@@ -45,7 +44,6 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.ticker import AutoLocator, MaxNLocator
 
-from rapheunit.core.epochs import EpochParams, baseline_window, rate_in_window, response_windows
 from rapheunit.core.errors import BadParameterError
 from rapheunit.core.markers import drug_role
 from rapheunit.core.model import Recording, Unit
@@ -53,16 +51,11 @@ from rapheunit.core.version import VERSION
 from rapheunit.detection.detect import DetectionResult
 from rapheunit.doseresponse.fits import HILL_FIT_COLUMNS
 from rapheunit.io.output import write_atomic
-from rapheunit.measures.features import spikes_in_window
-from rapheunit.measures.qc import metrics_table, qc_table
 from rapheunit.measures.timecourse import (
     EVENT_COLUMNS,
     METRIC_COLUMNS,
-    TimecourseParams,
-    timecourse_metrics,
     timecourse_summary,
 )
-from rapheunit.measures.waveform import unit_waveform_features
 from rapheunit.viz.plot import (
     LABEL_FONT_SIZE,
     UNIT_COLOURS,
@@ -79,6 +72,7 @@ from rapheunit.viz.plot import (
 from rapheunit.viz.plot_groups import SECONDS_PER_MINUTE, timecourse_plot
 
 if TYPE_CHECKING:
+    from rapheunit.measures.analysis import RecordingAnalysis
     from rapheunit.measures.results import BatchResult, RecordingResult
 
 REPORTS_DIR = "reports"
@@ -257,11 +251,9 @@ class UnitPage:
     so :meth:`draw` keeps the Axes and only replaces what was drawn in them.
     """
 
-    def __init__(self, recording: Recording, epochs: EpochParams | None = None) -> None:
-        self.recording = recording
-        self.epochs = epochs or EpochParams()
-        self.baseline = baseline_window(recording, self.epochs)
-        self.windows = [window for _, window in response_windows(recording, self.epochs)]
+    def __init__(self, analysis: RecordingAnalysis) -> None:
+        self.analysis = analysis
+        self.windows = [window for _, window in analysis.windows]
         self.figure = new_figure(UNIT_FIGURE_SIZE_IN)
         outer = self.figure.add_gridspec(2, 1, height_ratios=(3.4, 2.4), hspace=0.42)
         top = outer[0].subgridspec(2, 1, height_ratios=(4, 1), hspace=0.06)
@@ -281,18 +273,18 @@ class UnitPage:
         """Draw ``unit`` (its dose rows and fit row when given) and return the figure."""
         for ax in self.figure.axes:
             _clear_drawing(ax)
-        recording, baseline = self.recording, self.baseline
+        analysis = self.analysis
+        recording, baseline = analysis.recording, analysis.baseline
         span = {"t_start": recording.t_start, "t_stop": recording.t_stop}
         rate_histogram(unit.spike_times, recording.injections, baseline=baseline,
                        response_windows=self.windows, ax=self.rate_ax, **span)
         self.rate_ax.tick_params(labelbottom=False)
         self.rate_ax.set_xlabel("")
         raster_strip(unit.spike_times, recording.injections, ax=self.raster_ax, **span)
-        baseline_spikes = spikes_in_window(unit.spike_times, baseline.start_s, baseline.stop_s)
+        baseline_spikes = analysis.baseline_spikes(unit)
         isi_histogram_plot(baseline_spikes, ax=self.panels[0])
         autocorrelogram_plot(baseline_spikes, ax=self.panels[1])
-        features = unit_waveform_features(unit, baseline.start_s, baseline.stop_s)
-        waveform_plot(features, ax=self.panels[2])
+        waveform_plot(analysis.waveforms[unit.id], ax=self.panels[2])
         unit_doses = pd.DataFrame(columns=list(DOSE_TABLE_COLUMNS)) if doses is None else doses
         dose_response_plot(unit_doses, fit, ax=self.panels[3])
         _compact(self.figure.axes)
@@ -313,22 +305,22 @@ def _clear_drawing(ax: Axes) -> None:
 
 
 def unit_figure(
-    recording: Recording,
+    analysis: RecordingAnalysis,
     unit: Unit,
     *,
     doses: pd.DataFrame | None = None,
     fit: Mapping[str, Any] | pd.Series | None = None,
-    epochs: EpochParams | None = None,
 ) -> Figure:
-    """All figures of one unit on one page (see :class:`UnitPage`).
+    """All figures of one unit of a measured recording on one page (see :class:`UnitPage`).
 
     Examples
     --------
+    >>> from rapheunit.run.pipeline import measure
     >>> rec = Recording("r", Path("r"), 0.0, 300.0, [Unit("u", np.arange(0.0, 300.0, 0.7))])
-    >>> len(unit_figure(rec, rec.units[0]).axes)
+    >>> len(unit_figure(measure(rec), rec.units[0]).axes)
     6
     """
-    return UnitPage(recording, epochs).draw(unit, doses=doses, fit=fit)
+    return UnitPage(analysis).draw(unit, doses=doses, fit=fit)
 
 
 def rate_thumbnail(recording: Recording, unit: Unit) -> str:
@@ -358,27 +350,6 @@ def _unit_rows(rows: pd.DataFrame, unit_id: str) -> pd.DataFrame:
     if rows.empty or "unit" not in rows.columns:
         return pd.DataFrame()
     return rows[rows["unit"].astype(str) == unit_id]
-
-
-_Options = TypeVar("_Options", EpochParams, TimecourseParams)
-
-
-def _run_options(params: Mapping[str, Any], group: str, kind: type[_Options]) -> _Options:
-    """The run's ``group`` parameters from ``params.json`` content (defaults when absent)."""
-    given = params.get("parameters", {}).get(group) or {}
-    known = {f.name for f in fields(kind)}
-    return kind(**{name: value for name, value in given.items() if name in known})
-
-
-def _with_qc(rows: pd.DataFrame, recording: Recording, epochs: EpochParams) -> pd.DataFrame:
-    """Unit rows with the QC columns, computed here when the table does not have them."""
-    if "qc_status" in rows.columns:
-        return rows
-    qc = qc_table(recording, epochs).drop(columns="recording")
-    if rows.empty:
-        return qc
-    qc["unit"] = qc["unit"].astype(str)
-    return rows.assign(unit=rows["unit"].astype(str)).merge(qc, on="unit", how="left")
 
 
 def _cells(row: pd.Series | Mapping[str, Any], columns: Iterable[str]) -> list[tuple[str, Any]]:
@@ -433,26 +404,25 @@ def _unit_context(
 
 
 def _unit_sections(
-    recording: Recording | None,
+    analysis: RecordingAnalysis | None,
     rows: pd.DataFrame,
     doses: pd.DataFrame,
-    epochs: EpochParams,
     qc_rules: pd.DataFrame,
 ) -> list[dict[str, Any]]:
-    """Every unit's template data; figures only when the recording is in memory."""
-    if recording is None:
-        ids = list(dict.fromkeys(rows["unit"].astype(str))) if "unit" in rows else []
-        return [
-            _unit_context(_facts_from_row(_unit_row(rows, unit_id)), _unit_row(rows, unit_id),
-                          _unit_rows(doses, unit_id), qc_rules, figure="")
-            for unit_id in ids
-        ]
-    page = UnitPage(recording, epochs)
+    """Every unit's template data; figures only while the analysis is in memory."""
+    ids = list(dict.fromkeys(rows["unit"].astype(str))) if "unit" in rows else []
+    page = None if analysis is None else UnitPage(analysis)
     sections = []
-    for unit, facts in zip(recording.units, _summary_records(recording, epochs), strict=True):
-        row, unit_doses = _unit_row(rows, unit.id), _unit_rows(doses, unit.id)
-        figure = page.draw(unit, doses=unit_doses, fit=row if "fit_status" in row else None)
-        sections.append(_unit_context(facts, row, unit_doses, qc_rules, figure_data_uri(figure)))
+    for unit_id in ids:
+        row, unit_doses = _unit_row(rows, unit_id), _unit_rows(doses, unit_id)
+        facts = _facts_from_row(row)
+        figure = ""
+        if page is not None:
+            unit = page.analysis.recording.unit(unit_id)
+            facts["has_waveforms"] = unit.has_waveforms
+            drawn = page.draw(unit, doses=unit_doses, fit=row if "fit_status" in row else None)
+            figure = figure_data_uri(drawn)
+        sections.append(_unit_context(facts, row, unit_doses, qc_rules, figure))
     return sections
 
 
@@ -498,12 +468,11 @@ def _channel_section(detection: DetectionResult, channel: int) -> dict[str, Any]
 
 
 def _timecourse_sections(
-    table: pd.DataFrame, params: TimecourseParams, injections: list[dict[str, Any]]
+    table: pd.DataFrame, metrics: pd.DataFrame, injections: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """One record per injection of the time-course table: figure, metrics and context."""
     if table.empty:
         return []
-    metrics = timecourse_metrics(table, params)
     sections = []
     for key, rows in table.groupby(INJECTION_KEY, sort=False, dropna=False):
         drug, dose, dose_unit, time_s = key
@@ -589,17 +558,6 @@ def _injection_records(recording: Recording) -> list[dict[str, Any]]:
     ]
 
 
-def _summary_records(recording: Recording, epochs: EpochParams) -> list[dict[str, Any]]:
-    """One compact row per unit: spikes and baseline rate."""
-    baseline = baseline_window(recording, epochs)
-    return [
-        {"id": unit.id, "n_spikes": unit.n_spikes,
-         "baseline_rate_hz": rate_in_window(unit.spike_times, baseline),
-         "has_waveforms": unit.has_waveforms}
-        for unit in recording.units
-    ]
-
-
 def _provenance(result: RecordingResult, recording: Recording | None) -> list[tuple[str, Any]]:
     row = result.recording_row
     items: list[tuple[str, Any]] = [("file", row.get("path", ""))]
@@ -638,8 +596,8 @@ def render_recording_report(
     doses_table : pandas.DataFrame
         Per-dose rows (same matching).
     params : mapping
-        The run's parameters as written to ``params.json``; its epoch
-        parameters set the baseline and response windows drawn.
+        The run's parameters as written to ``params.json``, shown as they are
+        (the windows and rules drawn come from the result's own settings).
 
     Returns
     -------
@@ -677,26 +635,23 @@ def render_recording_report(
         "timecourse_columns": TIMECOURSE_METRIC_COLUMNS,
         "timecourse_params": None,
     }
-    if result.ok:
-        epochs = _run_options(params, "epochs", EpochParams)
-        qc_rules = metrics_table(epochs=epochs)
-        rows = _rows_of(units_table, name)
-        if recording is not None:
-            rows = _with_qc(rows, recording, epochs)
+    settings = result.settings
+    if result.ok and settings is not None:
+        qc_rules = settings.qc_rules
         doses = _rows_of(doses_table, name)
         injections = (_injection_records(recording) if recording is not None
                       else _injections_from_doses(doses))
-        timecourse_params = _run_options(params, "timecourse", TimecourseParams)
         context.update(
             injections=injections,
             detections=_detection_sections(recording),
-            timecourses=_timecourse_sections(_rows_of(result.timecourse, name),
-                                             timecourse_params, injections),
-            timecourse_params=timecourse_params,
-            baseline_s=epochs.baseline_s,
+            timecourses=_timecourse_sections(
+                _rows_of(result.timecourse, name), result.timecourse_metrics, injections
+            ),
+            timecourse_params=settings.timecourse,
+            baseline_s=settings.epochs.baseline_s,
             annotations=recording.annotations if recording is not None else [],
             qc_rules=qc_rules.to_dict("records"),
-            units=_unit_sections(recording, rows, doses, epochs, qc_rules),
+            units=_unit_sections(result.analysis, _rows_of(units_table, name), doses, qc_rules),
         )
     return _environment().get_template("report.html").render(**context)
 
@@ -733,21 +688,20 @@ def write_recording_pdf(
     *,
     units_table: pd.DataFrame | None = None,
     doses_table: pd.DataFrame | None = None,
-    params: Mapping[str, Any] | None = None,
 ) -> Path | None:
     """The report's unit figures as one PDF page each: ``reports/<name>.pdf``.
 
     Returns None for a failed recording (nothing to draw).
     """
-    recording = result.recording
-    if recording is None or not result.ok:
+    analysis = result.analysis
+    if analysis is None or not result.ok:
         return None
-    epochs = _run_options(params or {}, "epochs", EpochParams)
+    recording = analysis.recording
     units = _rows_of(result.units if units_table is None else units_table, recording.name)
     doses = _rows_of(result.doses if doses_table is None else doses_table, recording.name)
     path = report_path(out_dir, recording.name).with_suffix(".pdf")
 
-    page = UnitPage(recording, epochs)
+    page = UnitPage(analysis)
 
     def write(tmp: Path) -> None:
         with PdfPages(tmp) as pdf:
