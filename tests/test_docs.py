@@ -28,7 +28,7 @@ from rapheunit.doseresponse import groups
 from rapheunit.doseresponse.fits import FitParams
 from rapheunit.measures import classify, qc, timecourse
 from rapheunit.run import options
-from rapheunit.viz import report
+from rapheunit.viz import html, report
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -164,8 +164,8 @@ def test_outputs_page_documents_every_file_and_column_written(
     for path in tables:
         undocumented = [c for c in pd.read_csv(path).columns if not _documented(c, outputs_page)]
         assert not undocumented, f"{path.name}: {undocumented} missing from docs/outputs.md"
-    assert f"`{report.REPORTS_DIR}/`" in outputs_page
-    assert (demo_output / report.REPORTS_DIR / report.INDEX_NAME).is_file()
+    assert f"`{html.REPORTS_DIR}/`" in outputs_page
+    assert (demo_output / html.REPORTS_DIR / html.INDEX_NAME).is_file()
 
 
 @pytest.mark.parametrize(

@@ -22,20 +22,21 @@ from rapheunit.measures.results import RecordingResult
 from rapheunit.run.options import AnalysisOptions, options_with
 from rapheunit.run.pipeline import measure
 from rapheunit.simulate import simulate_recording
-from rapheunit.viz.plot import new_axes
-from rapheunit.viz.report import (
+from rapheunit.viz.html import (
     INDEX_NAME,
     REPORTS_DIR,
-    UnitPage,
     figure_data_uri,
     format_value,
-    render_recording_report,
     report_filename,
-    unit_figure,
+)
+from rapheunit.viz.plot import new_axes
+from rapheunit.viz.report import (
+    render_recording_report,
     write_index,
     write_recording_pdf,
     write_recording_report,
 )
+from rapheunit.viz.unit_page import UnitPage, unit_figure
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 SCRIPT = "<script>alert(1)</script>"

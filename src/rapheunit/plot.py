@@ -1,8 +1,9 @@
 """Moved to :mod:`rapheunit.viz.plot`; this name keeps old imports working.
 
 >>> from rapheunit.plot import rate_histogram
->>> rate_histogram.__module__
-'rapheunit.viz.plot'
+>>> from rapheunit.viz import plot
+>>> rate_histogram is plot.rate_histogram
+True
 """
 
 from importlib import import_module

@@ -41,7 +41,8 @@ from rapheunit.run.batch import (
     run_all,
 )
 from rapheunit.run.options import AnalysisOptions, PopulationOptions, options_with
-from rapheunit.viz.report import report_path, write_index, write_recording_report
+from rapheunit.viz.html import report_path
+from rapheunit.viz.report import write_index, write_recording_report
 
 TABLE_FORMATS = ("csv", "parquet")
 RECORDING_COLUMNS = ("recording", "path", "status", "error", "n_units", "duration_s", "reader")

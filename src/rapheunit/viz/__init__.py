@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 def _rate_thumbnail(recording: Recording, unit: Unit) -> str:
-    from rapheunit.viz.report import rate_thumbnail  # matplotlib only when a summary is shown
+    from rapheunit.viz.unit_page import rate_thumbnail  # matplotlib only when a summary is shown
 
     return rate_thumbnail(recording, unit)
 
