@@ -8,12 +8,14 @@ batch continues where it stopped. Parts are plain JSON, never pickles.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -94,8 +96,31 @@ def load_part(path: Path, input_sha256: str, params_key: str) -> dict[str, Any] 
     return part["tables"]
 
 
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the objects that exist now out of the garbage collector's full collections.
+
+    nixio calls ``gc.collect()`` every time it closes a file; each such full
+    collection walks every object the imports built (pandas, scipy, neo ...),
+    which costs far more than reading a small file. Frozen objects are not
+    examined (nor freed) until the block ends; freezing before worker
+    processes fork also keeps their pages shared.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def run_all(worker: Worker, paths: Sequence[Path], run: RunOptions) -> Iterator[Any]:
     """Yield ``worker(path)`` for every path, in the order of ``paths``."""
+    with frozen_heap():
+        yield from _run_all(worker, paths, run)
+
+
+def _run_all(worker: Worker, paths: Sequence[Path], run: RunOptions) -> Iterator[Any]:
     if run.scheduler is not None:
         yield from _run_dask(worker, paths, run.scheduler)
         return
