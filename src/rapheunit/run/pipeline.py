@@ -41,8 +41,6 @@ from rapheunit.run.batch import (
     run_all,
 )
 from rapheunit.run.options import AnalysisOptions, PopulationOptions, options_with
-from rapheunit.viz.html import report_path
-from rapheunit.viz.report import write_index, write_recording_report
 
 TABLE_FORMATS = ("csv", "parquet")
 RECORDING_COLUMNS = ("recording", "path", "status", "error", "n_units", "duration_s", "reader")
@@ -94,6 +92,8 @@ def _analyze_named(
 
 
 def _report_exists(out: Path, names: dict[Path, str], path: Path) -> bool:
+    from rapheunit.viz.html import report_path  # the figure stack loads only for reports
+
     return report_path(out, names[path]).exists()
 
 
@@ -164,6 +164,8 @@ def with_fits(units: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
 def write_report(result: RecordingResult, out: Path, options: AnalysisOptions) -> None:
     """Fit the recording's units and write its HTML report while the recording is loaded."""
     result.fits = fit_doses(result.doses, options.fit)
+    from rapheunit.viz.report import write_recording_report  # only when reports are written
+
     write_recording_report(
         result,
         out,
@@ -259,6 +261,8 @@ def analyze(
         if tables:
             write_outputs(batch, out_path, formats)
         if report_out is not None:
+            from rapheunit.viz.report import write_index  # only when reports are written
+
             write_index(batch.recordings, batch.units, report_out)
     return batch
 
