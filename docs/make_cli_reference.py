@@ -35,14 +35,15 @@ from rapheunit.doseresponse import groups
 from rapheunit.doseresponse.fits import FitParams
 from rapheunit.io import doses
 from rapheunit.io.readers import limits
-from rapheunit.measures import classify, qc, timecourse
+from rapheunit.measures import classify, confirmation, qc, rules, timecourse
 from rapheunit.run import options
 
 DOCS_DIR = Path(__file__).resolve().parent
 GENERATOR = "docs/make_cli_reference.py"
 # Modules searched for the comment that documents a constant.
 SOURCE_MODULES = (
-    "rapheunit.measures.classify",
+    "rapheunit.measures.rules",
+    "rapheunit.measures.confirmation",
     "rapheunit.run.options",
     "rapheunit.run.pipeline",
     "rapheunit.doseresponse.fits",
@@ -51,7 +52,7 @@ SOURCE_MODULES = (
     "rapheunit.doseresponse.groups",
     "rapheunit.io.load",
     "rapheunit.doseresponse.population",
-    "rapheunit.measures.qc",
+    "rapheunit.measures.qc_params",
     "rapheunit.io.readers.limits",
     "rapheunit.measures.timecourse",
     "rapheunit.measures.waveform",
@@ -293,7 +294,7 @@ def constant_notes(module: ModuleType) -> dict[str, str]:
 
     Examples
     --------
-    >>> constant_notes(classify)["SLOW_RATE_MAX_HZ"][:31]
+    >>> constant_notes(rules)["SLOW_RATE_MAX_HZ"][:31]
     'Slow firing of DRN 5-HT neurons'
     """
     source = inspect.getsource(module)
@@ -584,7 +585,9 @@ def defaults_reference() -> str:
         "### Options (`rapheunit.run.options.ClassificationOptions`)",
         params_table(options.ClassificationOptions, notes),
         "### Constants behind the thresholds",
-        constants_table(classify, notes),
+        constants_table(rules, notes),
+        "### Pharmacological confirmation",
+        constants_table(confirmation, notes),
         "### Firing features",
         constants_table(importlib.import_module("rapheunit.measures.features"), notes),
         "### Waveform measures",

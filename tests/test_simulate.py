@@ -12,15 +12,15 @@ import pytest
 from pynwb import NWBHDF5IO
 
 from rapheunit.core.errors import BadParameterError
-from rapheunit.simulate.celltypes import CELL_TYPES
-from rapheunit.simulate.recordings import (
-    _time_rescaled_events,
+from rapheunit.simulate import (
     simulate_recording,
     spike_template,
     template_durations,
     write_dataset,
     write_recording,
 )
+from rapheunit.simulate.celltypes import CELL_TYPES
+from rapheunit.simulate.firing import _time_rescaled_events
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
 BASELINE_S = 300.0

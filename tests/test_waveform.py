@@ -15,7 +15,7 @@ from rapheunit.measures.waveform import (
     unit_waveform_features,
     waveform_features,
 )
-from rapheunit.simulate import recordings as simulate
+from rapheunit.simulate import waveforms as simulate
 
 N_SAMPLES = 100
 SNIPPET_MS = 4.0

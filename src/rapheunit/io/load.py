@@ -32,8 +32,10 @@ mislabelled (a CSV renamed ``.smr``), pickled or truncated
   separate units, named by position.
 
 Warnings are one-line strings in :attr:`Recording.warnings`. This module
-chooses the reader and checks what it found; the readers live in
-:mod:`rapheunit.io.readers` (NWB through pynwb first: :mod:`rapheunit.io.readers.nwb`).
+chooses the reader and checks what it found (the checks on units and injections
+are in :mod:`rapheunit.io.checks`, the provenance in :mod:`rapheunit.io.provenance`);
+the readers live in :mod:`rapheunit.io.readers` (NWB through pynwb first:
+:mod:`rapheunit.io.readers.nwb`).
 
 Resource limits
 ---------------
@@ -52,15 +54,10 @@ the file where it cannot (NixIO, which also loads every raw signal: more than
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from importlib import metadata
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from rapheunit.core.errors import (
     BadParameterError,
@@ -69,9 +66,14 @@ from rapheunit.core.errors import (
     UnreadableFileError,
     UnsupportedFormatError,
 )
-from rapheunit.core.model import Injection, Recording, Unit, check_recording_name
+from rapheunit.core.model import Recording, check_recording_name
+from rapheunit.io.checks import checked_units as checked_units
+from rapheunit.io.checks import injection_warnings as injection_warnings
 from rapheunit.io.doses import build_schedule
-from rapheunit.io.readers import limits
+from rapheunit.io.provenance import PACKAGES_IN_PROVENANCE as PACKAGES_IN_PROVENANCE
+from rapheunit.io.provenance import package_versions as package_versions
+from rapheunit.io.provenance import provenance
+from rapheunit.io.provenance import sha256_of as sha256_of
 from rapheunit.io.readers.content import RawContent as RawContent
 from rapheunit.io.readers.filecheck import check_file_content
 from rapheunit.io.readers.filecheck import sniff_format as sniff_format
@@ -107,7 +109,6 @@ REFUSED_SUFFIXES = frozenset({".pkl", ".pickle"})
 # Sidecars and companions that travel beside recordings but are not recordings.
 COMPANION_SUFFIXES = (".doses.csv", ".raw.json", ".metadata.csv")
 OPEN_EPHYS_MARKERS = {"structure.oebin": "OpenEphysBinaryIO", "settings.xml": "OpenEphysIO"}
-PACKAGES_IN_PROVENANCE = ("rapheunit", "neo", "elephant", "numpy", "scipy", "quantities")
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,7 @@ def load_with_options(path: Path, options: LoadOptions) -> Recording:
         units=units,
         injections=schedule.injections,
         annotations=schedule.annotations,
-        provenance=_provenance(path, content.reader, schedule.source),
+        provenance=provenance(path, content.reader, schedule.source),
         warnings=[
             *content.warnings,
             *unit_warnings,
@@ -331,165 +332,3 @@ def _recording_stop(content: RawContent, t_stop: float | None, path: Path) -> fl
         return content.t_stop
     # Spike tables carry no bounds: the recording ends at its last spike.
     return float(last_spike_s)
-
-
-def checked_units(
-    units: Sequence[Unit], t_start: float, t_stop: float, path: Path | None = None
-) -> tuple[list[Unit], list[str]]:
-    """Drop duplicate spikes and spikes outside ``[t_start, t_stop]``; say what changed.
-
-    Returns the units (every one kept, even when empty) and one-line warnings.
-    Raises :class:`NoUnitsError` when no unit has a spike, and
-    :class:`UnreadableFileError` when no spike lies inside the recording.
-
-    Examples
-    --------
-    >>> units, notes = checked_units([Unit("u", np.array([1.0, 1.0, 2.0, 99.0]))], 0.0, 10.0)
-    >>> units[0].spike_times.tolist()
-    [1.0, 2.0]
-    >>> notes[0]
-    "unit 'u': 1 duplicate spike time(s) dropped (a unit cannot fire twice at one instant)"
-    """
-    checked, notes = [], []
-    for unit in units:
-        kept, unit_notes = _checked_unit(unit, t_start, t_stop)
-        checked.append(kept)
-        notes.extend(unit_notes)
-    n_read = sum(unit.n_spikes for unit in units)
-    if n_read == 0:
-        raise NoUnitsError(f"all {len(units)} spike train(s) are empty: nothing to analyse", path)
-    if not any(unit.n_spikes for unit in checked):
-        raise UnreadableFileError(
-            f"none of the {n_read:,} spikes lies inside the recording [{t_start:g}, {t_stop:g}] s; "
-            "check that the times are in seconds and that t_stop is right",
-            path,
-        )
-    return checked, notes
-
-
-def _checked_unit(unit: Unit, t_start: float, t_stop: float) -> tuple[Unit, list[str]]:
-    times = unit.spike_times
-    notes = list(unit.warnings)
-    n_waveforms = 0 if unit.waveforms is None or unit.waveforms_are_mean else len(unit.waveforms)
-    if n_waveforms and n_waveforms != unit.n_spikes:
-        notes.append(
-            f"unit {unit.id!r}: {n_waveforms} waveforms for {unit.n_spikes} spikes; "
-            "waveforms not used (which belongs to which spike is unknown)"
-        )
-        unit = replace(unit, waveforms=None, sampling_rate_hz=None, waveform_units="")
-    duplicate = np.concatenate([[False], np.diff(times) == 0])
-    outside = (times < t_start) | (times > t_stop)
-    if duplicate.any():
-        notes.append(
-            f"unit {unit.id!r}: {int(duplicate.sum())} duplicate spike time(s) dropped "
-            "(a unit cannot fire twice at one instant)"
-        )
-    if outside.any():
-        notes.append(
-            f"unit {unit.id!r}: {int(outside.sum())} spike(s) outside the recording "
-            f"[{t_start:g}, {t_stop:g}] s dropped (first at {times[outside][0]:g} s)"
-        )
-    if duplicate.any() or outside.any():
-        unit = unit.without_spikes(duplicate | outside)
-    if unit.n_spikes == 0:
-        notes.append(f"unit {unit.id!r} has no spikes: its rates are 0 Hz and its features NaN")
-    return unit, notes
-
-
-def injection_warnings(injections: Sequence[Injection], t_start: float, t_stop: float) -> list[str]:
-    """One warning per injection that lies outside the recording.
-
-    Examples
-    --------
-    >>> late = Injection(700.0, "ipsapirone", 5.0, "ug/kg", 5.0, "ipsapirone 5 ug/kg")
-    >>> print(injection_warnings([late], 0.0, 600.0)[0].split(": ")[0])
-    injection 'ipsapirone 5 ug/kg' at 700 s is at or after the recording end (600 s)
-    """
-    notes = []
-    for injection in injections:
-        what = f"injection {injection.label or injection.drug!r} at {injection.time_s:g} s"
-        if injection.time_s < t_start:
-            notes.append(
-                f"{what} is before the recording start ({t_start:g} s): "
-                "there is no drug-free baseline before it"
-            )
-        elif injection.time_s >= t_stop:
-            notes.append(
-                f"{what} is at or after the recording end ({t_stop:g} s): it has no response window"
-            )
-    return notes
-
-
-# --- provenance -------------------------------------------------------------------------------
-
-
-def _provenance(path: Path, reader: str, dose_source: str) -> dict[str, Any]:
-    return {
-        "path": str(path),
-        "reader": reader,
-        "size_bytes": limits.disk_bytes(path),
-        "sha256": sha256_of(path),
-        "dose_source": dose_source,
-        "versions": package_versions(),
-    }
-
-
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file, or of every file in a folder in path order.
-
-    A batch asks twice per input (resume key, then provenance): the digest is
-    remembered for the same path, size and modification time, so a large file is
-    read once.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> file = Path(tempfile.mkdtemp()) / "x"
-    >>> _ = file.write_bytes(b"abc")
-    >>> sha256_of(file)[:12]
-    'ba7816bf8f01'
-    >>> _ = file.write_bytes(b"abcd")  # new size: hashed again
-    >>> sha256_of(file)[:12]
-    '88d4266fd4e6'
-    """
-    if path.is_dir():  # a folder's mtime does not follow its files' contents: no memo
-        return _sha256_uncached(path)
-    stat = path.stat()
-    return _sha256_of_file(path.resolve(), stat.st_size, stat.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=64)
-def _sha256_of_file(path: Path, size_bytes: int, mtime_ns: int) -> str:
-    del size_bytes, mtime_ns  # part of the cache key only
-    return _sha256_uncached(path)
-
-
-def _sha256_uncached(path: Path, chunk_bytes: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        if path.is_dir():
-            digest.update(str(file.relative_to(path)).encode())
-        with file.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(chunk_bytes), b""):
-                digest.update(chunk)
-    return digest.hexdigest()
-
-
-def package_versions(names: Sequence[str] = PACKAGES_IN_PROVENANCE) -> dict[str, str]:
-    """Installed versions of the packages that shape the results.
-
-    Examples
-    --------
-    >>> package_versions(("numpy",))["numpy"] == np.__version__
-    True
-    """
-    return {name: _version(name) for name in names}
-
-
-@functools.cache  # reading package metadata costs ~4 ms a package, once per process is enough
-def _version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"

@@ -1,3 +1,4 @@
+# Over 400 lines: bins, table and derived figures all follow TimecourseParams, kept together.
 """Firing in time bins around an injection: the time course of a single-dose experiment.
 
 Bins are half-open, ``[start, stop)``, aligned on the injection (time 0) and
@@ -361,9 +362,7 @@ def timecourse_summary(
     validate_type(table, pd.DataFrame, "table")
     extra = [] if by is None else [by] if isinstance(by, str) else list(by)
     keys = [*extra, "drug", "dose", "dose_unit", "bin_start_s", "bin_stop_s"]
-    missing = [key for key in [*keys, "rate_hz", "pct_baseline"] if key not in table.columns]
-    if missing:
-        raise BadParameterError(f"time-course table lacks column(s) {', '.join(missing)}")
+    _require_columns(table, [*keys, "rate_hz", "pct_baseline"])
     return (
         table.groupby(keys, sort=True, dropna=False)
         .agg(
@@ -413,10 +412,7 @@ def timecourse_metrics(
     """
     validate_type(table, pd.DataFrame, "table")
     params = params or TimecourseParams()
-    missing = [column for column in TIMECOURSE_COLUMNS if column not in table.columns]
-    missing = [column for column in missing if column != "time_s"]
-    if missing:
-        raise BadParameterError(f"time-course table lacks column(s) {', '.join(missing)}")
+    _require_columns(table, [column for column in TIMECOURSE_COLUMNS if column != "time_s"])
     rows = [
         _event_metrics(event, params)
         for _, event in table.groupby(list(EVENT_KEY), sort=False, dropna=False)
@@ -424,6 +420,12 @@ def timecourse_metrics(
     metrics = pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
     metrics["recovered"] = metrics["recovered"].astype("boolean")
     return metrics
+
+
+def _require_columns(table: pd.DataFrame, columns: list[str]) -> None:
+    missing = [column for column in columns if column not in table.columns]
+    if missing:
+        raise BadParameterError(f"time-course table lacks column(s) {', '.join(missing)}")
 
 
 def _event_metrics(event: pd.DataFrame, params: TimecourseParams) -> dict[str, object]:
