@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import re
-import struct
 import time
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
@@ -89,10 +89,12 @@ def hostile_html(hostile_recording: Recording) -> str:
                                    params=PARAMS)
 
 
-def _png_size(data_uri: str) -> tuple[int, int]:
-    png = base64.b64decode(data_uri.split(",", 1)[1])
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    return struct.unpack(">II", png[16:24])
+def _svg_size_pt(data_uri: str) -> tuple[float, float]:
+    """Width and height of an SVG data URI's drawing, in points; the SVG must be clean XML."""
+    svg = base64.b64decode(data_uri.split(",", 1)[1]).decode("utf-8")
+    assert "<script" not in svg.lower()
+    root = ElementTree.fromstring(svg)
+    return float(root.get("width").removesuffix("pt")), float(root.get("height").removesuffix("pt"))
 
 
 # --- file names -----------------------------------------------------------------------------------
@@ -143,9 +145,9 @@ def test_report_embeds_one_figure_per_unit(hostile_html: str) -> None:
     sources = re.findall(r'<img src="([^"]+)"', hostile_html)
     assert len(sources) == 3
     for source in sources:
-        assert source.startswith("data:image/png;base64,")
-        width, height = _png_size(source)
-        assert width > 500 and height > 300
+        assert source.startswith("data:image/svg+xml;base64,")  # vector: sharp at any zoom
+        width_pt, height_pt = _svg_size_pt(source)
+        assert width_pt > 500 and height_pt > 300
 
 
 def test_report_shows_provenance_injections_and_tables(hostile_recording: Recording,
@@ -353,7 +355,7 @@ def test_report_of_detected_units_shows_threshold_and_filtered_signal(tmp_path: 
     ]
     sources = re.findall(r'<img src="([^"]+)"', html)
     assert len(sources) == len(recording.units) + 1  # the units' pages and one channel
-    assert all(source.startswith("data:image/png;base64,") for source in sources)
+    assert all(source.startswith("data:image/svg+xml;base64,") for source in sources)
     assert f"&plusmn;{format_value(threshold)} uV" in html  # the caption gives the threshold
 
 
@@ -391,7 +393,8 @@ def test_report_of_a_single_dose_shows_its_time_course_and_metrics() -> None:
         result, units_table=result.units, doses_table=result.doses, params=PARAMS
     )
     assert html.count("<h2>Time course after ipsapirone 20 ug/kg</h2>") == 1
-    assert len(re.findall(r'<img src="data:image/png;base64,', html)) == len(recording.units) + 1
+    svg_images = re.findall(r'<img src="data:image/svg\+xml;base64,', html)
+    assert len(svg_images) == len(recording.units) + 1
     assert "mean &plusmn; SEM over the 2 units" in html
     # unit, baseline Hz, onset, max effect %, time to max, recovery (s), recovered, note
     assert "<tr><td>a</td><td>2</td><td>0</td><td>75</td><td>0</td><td>600</td><td>yes</td>" in html

@@ -151,4 +151,4 @@ def rate_thumbnail(recording: Recording, unit: Unit) -> str:
     for injection in recording.injections:
         ax.axvline(injection.time_s, color="#D55E00", linewidth=0.8)
     ax.set_axis_off()
-    return figure_data_uri(ax.figure, THUMBNAIL_DPI)
+    return figure_data_uri(ax.figure, dpi=THUMBNAIL_DPI)
