@@ -1,0 +1,42 @@
+"""Start-up cost: importing rapheunit loads only what the task needs.
+
+Each check runs in a fresh interpreter, so what other tests imported cannot hide a heavy import.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("matplotlib", "statsmodels", "sklearn", "scipy", "pandas", "jinja2", "neo", "elephant")
+
+
+def _modules_after(code: str) -> set[str]:
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def test_the_probe_sees_an_import() -> None:
+    assert "fractions" in _modules_after("import fractions")
+
+
+@pytest.mark.parametrize("heavy", HEAVY)
+def test_import_rapheunit_loads_no_heavy_library(heavy: str) -> None:
+    assert heavy not in _modules_after("import rapheunit")
+
+
+def test_the_data_model_works_without_heavy_libraries() -> None:
+    loaded = _modules_after(
+        "import numpy as np, rapheunit\n"
+        "rec = rapheunit.Recording('r', __import__('pathlib').Path('r'), 0.0, 1.0,\n"
+        "                          [rapheunit.Unit('u', np.array([0.5]))])\n"
+        "assert rec.duration_s == 1.0 and repr(rec).startswith('<Recording r')"
+    )
+    # pandas is the core's table type (dose rates); nothing heavier is needed to hold data
+    assert not loaded & (set(HEAVY) - {"pandas"})
