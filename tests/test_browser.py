@@ -204,7 +204,9 @@ def test_report_opens_without_errors_and_shows_every_figure(chromium: str, tmp_p
     screenshot.unlink(missing_ok=True)
     body = _open(chromium, page, tmp_path, screenshot)
     assert _attribute(body, "data-probe") == "done"
-    assert _attribute(body, "data-images") == str(len(recording.units))
+    timecourse = result.timecourse
+    n_timecourses = 0 if timecourse.empty else timecourse["injection_time_s"].nunique()
+    assert _attribute(body, "data-images") == str(len(recording.units) + n_timecourses)
     assert _attribute(body, "data-broken") == "0"
     assert _attribute(body, "data-scripts") == "1"  # the probe only: nothing injected
     assert _attribute(body, "data-errors") == ""

@@ -9,25 +9,19 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-import tomllib
-from collections.abc import Sequence
+import typing
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-from rapheunit.core.epochs import EpochParams
-from rapheunit.core.errors import BadDoseTableError, BadParameterError, RapheUnitError
-from rapheunit.core.markers import checked_marker_map
+from rapheunit.core.errors import RapheUnitError
+from rapheunit.core.params import Leaf, leaves
 from rapheunit.core.version import VERSION
-from rapheunit.detection.detect import POLARITIES, DetectParams
-from rapheunit.io.load import LoadOptions
-from rapheunit.io.readers.signals import DetectOptions
-from rapheunit.measures.classify import DEFAULT_RULE_SET, RULE_SETS, get_rule_set, load_rule_config
+from rapheunit.measures.classify import RULE_SETS, get_rule_set, load_rule_config
 from rapheunit.measures.results import BatchResult
-from rapheunit.measures.timecourse import TimecourseParams
 from rapheunit.run.options import (
-    DEFAULT_POPULATION_QUERY,
     AnalysisOptions,
-    ClassificationOptions,
-    PopulationOptions,
+    options_with,
 )
 from rapheunit.run.pipeline import TABLE_FORMATS, analyze
 
@@ -38,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to generate the CLI reference)."""
     parser = argparse.ArgumentParser(
         prog="rapheunit",
+        allow_abbrev=False,  # "--baseline 120" must not silently mean --baseline-s
         description="Identify 5-HT units in dorsal raphe recordings and quantify 5-HT1A "
         "agonist dose-response.",
     )
@@ -46,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analyze(
         commands.add_parser(
             "analyze",
+            allow_abbrev=False,
             help="analyse recordings; write the tables and an HTML report per recording",
             description="Analyse recordings (files or folders, searched recursively) and write "
             "recordings.csv, units.csv, doses.csv, summary.csv, population.csv, "
@@ -55,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analyze(
         commands.add_parser(
             "report",
+            allow_abbrev=False,
             help="write only the HTML reports (reports/<recording>.html and reports/index.html)",
             description="Analyse recordings exactly as 'analyze' does, with the same options, "
             "and write only the reports into --out/reports.",
@@ -63,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(commands)
     rules_parser = commands.add_parser(
         "rules",
+        allow_abbrev=False,
         help="list the classification rule sets with thresholds and sources",
         description="List the registered rule sets (after --rules FILE, when given).",
     )
@@ -71,6 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rules_parser.add_argument("--debug", action="store_true", help="show tracebacks")
     return parser
+
+
+# Argument groups of ``analyze --help``: option-tree branch -> title.
+OPTION_GROUPS = {
+    "load": "reading",
+    "load.detection": "spike detection in continuous signals (files without spike trains, raw "
+    "binary files)",
+    "epochs": "epochs",
+    "classification": "classification",
+    "fit": "dose-response fit",
+    "qc": "quality control",
+    "population": "population",
+    "timecourse": "time course after single doses",
+    "groups": "group comparisons",
+}
 
 
 def _add_analyze(analyze_parser: argparse.ArgumentParser) -> None:
@@ -84,124 +97,7 @@ def _add_analyze(analyze_parser: argparse.ArgumentParser) -> None:
     analyze_parser.add_argument(
         "--out", required=True, type=Path, metavar="DIR", help="output folder"
     )
-    reading = analyze_parser.add_argument_group("reading")
-    reading.add_argument(
-        "--io", metavar="CLASS", help="neo IO class to use instead of choosing by extension"
-    )
-    reading.add_argument(
-        "--spike-channel",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="event channel holding spikes (window discriminator); repeatable",
-    )
-    reading.add_argument(
-        "--t-stop", type=float, metavar="SECONDS", help="recording end for spike tables"
-    )
-    _add_detection(analyze_parser)
-    dosing = analyze_parser.add_argument_group("dose schedule")
-    dosing.add_argument(
-        "--doses", type=Path, metavar="FILE", help="dose table with columns time_s,drug,dose,unit"
-    )
-    dosing.add_argument(
-        "--marker-map",
-        type=Path,
-        metavar="FILE",
-        help='TOML file mapping marker codes to labels, e.g. 1 = "ipsapirone 5 ug/kg"',
-    )
-    dosing.add_argument(
-        "--labels-cumulative",
-        action="store_true",
-        help="marker labels give cumulative totals, not the amount injected",
-    )
-    windows = analyze_parser.add_argument_group("epochs")
-    defaults = EpochParams()
-    windows.add_argument(
-        "--baseline-s",
-        type=float,
-        default=defaults.baseline_s,
-        metavar="SECONDS",
-        help="baseline length before the first injection (default: %(default)s)",
-    )
-    windows.add_argument(
-        "--min-baseline-s",
-        type=float,
-        default=defaults.min_baseline_s,
-        metavar="SECONDS",
-        help="shorter baselines are flagged (default: %(default)s)",
-    )
-    windows.add_argument(
-        "--response-s",
-        type=float,
-        default=defaults.response_s,
-        metavar="SECONDS",
-        help="response = this long before the next injection (default: %(default)s)",
-    )
-    classifying = analyze_parser.add_argument_group("classification")
-    classifying.add_argument(
-        "--rule-set",
-        default=DEFAULT_RULE_SET,
-        help="rule set naming putative 5-HT units (default: the classic set, or the "
-        "firing-only set for units without waveforms); see 'rapheunit rules'",
-    )
-    classifying.add_argument(
-        "--rules", type=Path, metavar="FILE", help="TOML file of thresholds and rule sets"
-    )
-    classifying.add_argument(
-        "--threshold",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override one threshold, e.g. max_rate_hz=3.0; repeatable",
-    )
-    population = analyze_parser.add_argument_group("population")
-    population.add_argument(
-        "--select",
-        default=DEFAULT_POPULATION_QUERY,
-        metavar="QUERY",
-        help="pandas query on units.csv columns choosing the units of summary.csv and "
-        f"population.csv (default: {DEFAULT_POPULATION_QUERY})",
-    )
-    population.add_argument(
-        "--metadata",
-        type=Path,
-        metavar="FILE",
-        help="table of recordings (recording, animal, group, ...) joined onto every output",
-    )
-    population.add_argument(
-        "--group-by",
-        metavar="COLUMN",
-        help="split the population tables by this column; with --metadata also write groups.csv",
-    )
-    timing = analyze_parser.add_argument_group("time course after single doses")
-    course = TimecourseParams()
-    timing.add_argument(
-        "--timecourse-bin-s",
-        type=float,
-        default=course.bin_s,
-        metavar="SECONDS",
-        help="bin width (default: %(default)s)",
-    )
-    timing.add_argument(
-        "--timecourse-pre-s",
-        type=float,
-        default=course.pre_s,
-        metavar="SECONDS",
-        help="time before the injection (default: %(default)s)",
-    )
-    timing.add_argument(
-        "--timecourse-post-s",
-        type=float,
-        default=course.post_s,
-        metavar="SECONDS",
-        help="time after the injection (default: %(default)s)",
-    )
-    timing.add_argument(
-        "--timecourse-injections",
-        choices=("single_dose", "all"),
-        default=course.injections,
-        help="follow only injections that are the sole dose of their drug, or all",
-    )
+    _add_option_tree(analyze_parser)
     running = analyze_parser.add_argument_group("running")
     running.add_argument(
         "--jobs", type=int, default=None, metavar="N", help="local processes (default: all cores)"
@@ -226,67 +122,80 @@ def _add_analyze(analyze_parser: argparse.ArgumentParser) -> None:
     analyze_parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
-def _add_detection(analyze_parser: argparse.ArgumentParser) -> None:
-    detecting = analyze_parser.add_argument_group(
-        "spike detection in continuous signals (files without spike trains, raw binary files)"
-    )
-    defaults = DetectParams()
-    detecting.add_argument(
-        "--detect", action="store_true", help="detect units even when the file has spike trains"
-    )
-    detecting.add_argument(
-        "--detect-channel", type=int, metavar="N", help="only this channel (default: all)"
-    )
-    detecting.add_argument(
-        "--band",
-        type=float,
-        nargs=2,
-        default=defaults.band_hz,
-        metavar=("LOW_HZ", "HIGH_HZ"),
-        help="band-pass edges (default: %(default)s)",
-    )
-    detecting.add_argument(
-        "--threshold-mad",
-        type=float,
-        default=defaults.threshold_mad,
-        metavar="K",
-        help="threshold = K x the MAD noise estimate (default: %(default)s)",
-    )
-    detecting.add_argument(
-        "--polarity",
-        choices=POLARITIES,
-        default=defaults.polarity,
-        help="spike sign to detect (default: %(default)s)",
-    )
-    detecting.add_argument(
-        "--raw-dtype", metavar="DTYPE", help="sample type of raw binary files, e.g. int16"
-    )
-    detecting.add_argument(
-        "--raw-sampling-rate", type=float, metavar="HZ", help="sampling rate of raw binary files"
-    )
-    detecting.add_argument(
-        "--raw-channels", type=int, metavar="N", help="interleaved channels in raw binary files"
-    )
+def _add_option_tree(parser: argparse.ArgumentParser) -> None:
+    """One flag per leaf of :class:`AnalysisOptions`, in a help group per branch.
+
+    Flags left out of the command line are absent from the namespace
+    (``argparse.SUPPRESS``), so the options are the defaults changed by
+    exactly what was given.
+    """
+    groups: dict[str, argparse._ArgumentGroup] = {}
+    for leaf in leaves(AnalysisOptions()):
+        branch = _branch(leaf.path)
+        if branch not in groups:
+            groups[branch] = parser.add_argument_group(OPTION_GROUPS[branch])
+        groups[branch].add_argument(leaf.flag, dest=leaf.name, **_flag_form(leaf))
 
 
-def _detect_options(args: argparse.Namespace) -> DetectOptions:
-    return DetectOptions(
-        detect=args.detect,
-        channel=args.detect_channel,
-        raw_layout={
-            "dtype": args.raw_dtype,
-            "sampling_rate_hz": args.raw_sampling_rate,
-            "n_channels": args.raw_channels,
-        },
-        params=DetectParams(
-            band_hz=tuple(args.band), threshold_mad=args.threshold_mad, polarity=args.polarity
-        ),
-    )
+def _branch(path: tuple[str, ...]) -> str:
+    """The longest prefix of ``path`` that names a help group."""
+    for length in range(len(path) - 1, 0, -1):
+        prefix = ".".join(path[:length])
+        if prefix in OPTION_GROUPS:
+            return prefix
+    raise KeyError(f"no help group for {'.'.join(path)}")
+
+
+def _flag_form(leaf: Leaf) -> dict[str, Any]:
+    """argparse settings of one leaf, from its declaration and its type."""
+    described = leaf.param
+    form: dict[str, Any] = {"default": argparse.SUPPRESS, "help": _help(leaf)}
+    if described.metavar is not None:
+        form["metavar"] = described.metavar
+    if described.choices is not None:
+        form["choices"] = described.choices
+    if described.repeatable:
+        return form | {"action": "append"}
+    if described.parse is not None:
+        return form
+    if leaf.kind is bool:
+        return form | {"action": "store_false" if leaf.default else "store_true"}
+    if isinstance(leaf.default, tuple):
+        return form | {"nargs": len(leaf.default), "type": type(leaf.default[0])}
+    return form | {"type": _scalar_type(leaf.kind)}
+
+
+def _scalar_type(kind: Any) -> Callable[[str], Any]:
+    """``float`` for ``float | None`` and the like."""
+    options = [member for member in typing.get_args(kind) if member is not type(None)] or [kind]
+    return next((t for t in (int, float, str) if t in options), str)
+
+
+def _help(leaf: Leaf) -> str:
+    shown = leaf.default
+    if shown is None or shown == () or isinstance(shown, bool):
+        return leaf.param.help
+    if isinstance(shown, tuple):
+        shown = " ".join(map(str, shown))
+    return f"{leaf.param.help} (default: {shown})".replace("%", "%%")
+
+
+def options_from_args(args: argparse.Namespace) -> AnalysisOptions:
+    """The analysis options a parsed command line gives (every other leaf at its default)."""
+    settings = {}
+    for leaf in leaves(AnalysisOptions()):
+        if leaf.name not in vars(args):
+            continue
+        value = getattr(args, leaf.name)
+        parse = leaf.param.parse
+        settings[leaf.name] = parse(value) if parse is not None else value
+    return options_with(AnalysisOptions(), **settings)
 
 
 def _add_simulate(commands: argparse._SubParsersAction) -> None:
     simulate_parser = commands.add_parser(
         "simulate",
+        allow_abbrev=False,
         help="write simulated DRN recordings with known ground truth",
         description="Write simulated recordings (NIX, NWB, CSV + sidecar) and truth.json.",
     )
@@ -316,36 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_analyze(args: argparse.Namespace) -> int:
-    options = AnalysisOptions(
-        load=LoadOptions(
-            io=args.io,
-            spike_channels=tuple(args.spike_channel),
-            doses=args.doses,
-            marker_map=_read_marker_map(args.marker_map),
-            labels_are_cumulative=args.labels_cumulative,
-            t_stop=args.t_stop,
-            detection=_detect_options(args),
-        ),
-        epochs=EpochParams(
-            baseline_s=args.baseline_s,
-            min_baseline_s=args.min_baseline_s,
-            response_s=args.response_s,
-        ),
-        classification=ClassificationOptions(
-            rule_set=args.rule_set,
-            overrides=_parse_thresholds(args.threshold),
-            config=load_rule_config(args.rules) if args.rules else None,
-        ),
-        population=PopulationOptions(
-            select=args.select, group_by=args.group_by, metadata=args.metadata
-        ),
-        timecourse=TimecourseParams(
-            bin_s=args.timecourse_bin_s,
-            pre_s=args.timecourse_pre_s,
-            post_s=args.timecourse_post_s,
-            injections=args.timecourse_injections,
-        ),
-    )
+    options = options_from_args(args)
     started = time.perf_counter()
     batch = analyze(
         args.inputs,
@@ -366,32 +246,6 @@ def _run_analyze(args: argparse.Namespace) -> int:
         print("rapheunit: error: no readable recording found in the inputs", file=sys.stderr)
         return EXIT_FAILED_INPUT
     return EXIT_FAILED_INPUT if batch.n_failed else EXIT_OK
-
-
-def _parse_thresholds(items: Sequence[str]) -> dict[str, float] | None:
-    overrides = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        try:
-            overrides[name.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep:
-            raise BadParameterError(f"--threshold takes NAME=NUMBER, got {item!r}")
-    return overrides or None
-
-
-def _read_marker_map(path: Path | None) -> dict[str, str] | None:
-    if path is None:
-        return None
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise RapheUnitError(f"marker map is not a readable TOML file: {error}", path) from error
-    try:
-        return checked_marker_map(data)
-    except RapheUnitError as error:
-        raise BadDoseTableError(error.reason, path) from error
 
 
 def _report_failures(batch: BatchResult, *, debug: bool) -> None:

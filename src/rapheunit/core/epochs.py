@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from rapheunit.core.errors import BadParameterError, check_positive
+from rapheunit.core.params import param
 
 if TYPE_CHECKING:
     from rapheunit.core.model import Injection, Recording
@@ -55,11 +56,19 @@ class EpochParams:
 
     # Project convention for i.v. cumulative dosing in the DRN: a stable 3-min baseline
     # before the first dose, at least 1 min of it to call it a baseline at all.
-    baseline_s: float = 180.0
-    min_baseline_s: float = 60.0
+    baseline_s: float = param(
+        180.0,
+        'baseline length before the first injection',
+        metavar="SECONDS",
+    )
+    min_baseline_s: float = param(60.0, 'shorter baselines are flagged', metavar="SECONDS")
     # i.v. 5-HT1A agonists act within ~1 min, so the last minute before the next dose
     # is the settled response (the lead-in is excluded as transition).
-    response_s: float = 60.0
+    response_s: float = param(
+        60.0,
+        'response = this long before the next injection',
+        metavar="SECONDS",
+    )
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():

@@ -45,6 +45,7 @@ from rapheunit.core.errors import (
     validate_type,
 )
 from rapheunit.core.model import Unit
+from rapheunit.core.params import param
 from rapheunit.detection.sorting import MAX_CLUSTERS, SortResult, sort_events
 
 # The median absolute value of Gaussian noise is 0.6745 SD (Quiroga, Nadasdy & Ben-Shaul 2004,
@@ -185,15 +186,48 @@ class DetectParams:
     rapheunit.core.errors.BadParameterError: polarity must be one of 'both', ...
     """
 
-    band_hz: tuple[float, float] = DEFAULT_BAND_HZ
-    filter_order: int = DEFAULT_FILTER_ORDER
-    threshold_mad: float = DEFAULT_THRESHOLD_MAD
-    polarity: str = "both"
-    dead_time_ms: float = DEFAULT_DEAD_TIME_MS
-    snippet_ms: float = DEFAULT_SNIPPET_MS
-    snippet_pre_ms: float = DEFAULT_SNIPPET_PRE_MS
-    chunk_samples: int = DEFAULT_CHUNK_SAMPLES
-    max_clusters: int = MAX_CLUSTERS
+    band_hz: tuple[float, float] = param(
+        DEFAULT_BAND_HZ,
+        'band-pass edges in Hz',
+        name="band",
+        metavar=("LOW_HZ", "HIGH_HZ"),
+    )
+    filter_order: int = param(
+        DEFAULT_FILTER_ORDER,
+        'Butterworth order of the band-pass (applied forward and backward)',
+        metavar="N",
+    )
+    threshold_mad: float = param(
+        DEFAULT_THRESHOLD_MAD,
+        'threshold = K x the MAD noise estimate',
+        metavar="K",
+    )
+    polarity: str = param("both", 'spike sign to detect', choices=POLARITIES)
+    dead_time_ms: float = param(
+        DEFAULT_DEAD_TIME_MS,
+        'shortest interval between two detected events',
+        metavar="MS",
+    )
+    snippet_ms: float = param(
+        DEFAULT_SNIPPET_MS,
+        'length of the waveform cut around each event',
+        metavar="MS",
+    )
+    snippet_pre_ms: float = param(
+        DEFAULT_SNIPPET_PRE_MS,
+        'part of the snippet before the event',
+        metavar="MS",
+    )
+    chunk_samples: int = param(
+        DEFAULT_CHUNK_SAMPLES,
+        'samples filtered at a time (bounds the memory)',
+        metavar="N",
+    )
+    max_clusters: int = param(
+        MAX_CLUSTERS,
+        'most units the sorter may find per channel',
+        metavar="N",
+    )
 
     def __post_init__(self) -> None:
         low_hz, high_hz = (check_positive(edge, "band edge (Hz)") for edge in self.band_hz)

@@ -39,6 +39,7 @@ from rapheunit.core.errors import (
     validate_type,
 )
 from rapheunit.core.markers import AGONIST, ANTAGONIST, VEHICLE, drug_role
+from rapheunit.core.params import param
 
 BASELINE_PCT = 100.0
 # Hill slopes of 5-HT1A agonist inhibition of raphe firing are near 1-2; 0.3-5
@@ -120,16 +121,41 @@ class FitParams:
     rapheunit.core.errors.BadParameterError: confidence must be in (0, 1), got 1.5
     """
 
-    top_pct: float = BASELINE_PCT
-    bottom_bounds_pct: tuple[float, float] = (0.0, BASELINE_PCT)
-    slope_bounds: tuple[float, float] = HILL_SLOPE_RANGE
-    min_doses: int = N_FREE_PARAMETERS
-    min_inhibition_pct: float = MIN_INHIBITION_PCT
-    confidence: float = 0.95
-    ed50_search_decades: float = 2.0
-    log_ed50_grid_step: float = 0.1
-    n_slope_grid: int = 16
-    max_iterations: int = 200
+    top_pct: float = param(BASELINE_PCT, 'Hill fit top (% of baseline), fixed', metavar="PCT")
+    bottom_bounds_pct: tuple[float, float] = param(
+        (0.0, BASELINE_PCT),
+        'bounds of the Hill fit bottom (% of baseline)',
+        metavar=("LOW", "HIGH"),
+    )
+    slope_bounds: tuple[float, float] = param(
+        HILL_SLOPE_RANGE,
+        'bounds of the Hill slope',
+        metavar=("LOW", "HIGH"),
+    )
+    min_doses: int = param(N_FREE_PARAMETERS, 'fewest distinct doses a fit needs', metavar="N")
+    min_inhibition_pct: float = param(
+        MIN_INHIBITION_PCT,
+        'a unit never inhibited this much has no dose-response',
+        metavar="PCT",
+    )
+    confidence: float = param(
+        0.95,
+        'confidence level of the ED50 interval',
+        name="fit_confidence",
+        metavar="LEVEL",
+    )
+    ed50_search_decades: float = param(
+        2.0,
+        'ED50s searched this many decades beyond the doses given',
+        metavar="DECADES",
+    )
+    log_ed50_grid_step: float = param(
+        0.1,
+        'grid step of log10 ED50 in the first search',
+        metavar="STEP",
+    )
+    n_slope_grid: int = param(16, 'Hill slopes tried in the first search', metavar="N")
+    max_iterations: int = param(200, 'most Levenberg-Marquardt iterations', metavar="N")
 
     def __post_init__(self) -> None:
         check_positive(self.top_pct, "top_pct")

@@ -67,6 +67,7 @@ from rapheunit.core.errors import (
     check_positive,
     validate_type,
 )
+from rapheunit.core.params import param
 from rapheunit.doseresponse.fits import (
     BASELINE_PCT,
     DEFAULT_FIT_PARAMS,
@@ -153,11 +154,26 @@ class GroupParams:
     rapheunit.core.errors.BadParameterError: confidence must be in (0, 1), got 95
     """
 
-    confidence: float = 0.95
-    n_bootstrap: int = 499
-    seed: int = 0
-    reference: str | None = None
-    cell_class: str | None = PUTATIVE_5HT
+    confidence: float = param(
+        0.95,
+        'confidence level of the group comparisons',
+        name="group_confidence",
+        metavar="LEVEL",
+    )
+    n_bootstrap: int = param(499, 'cluster-bootstrap resamples of the ED50 shift', metavar="N")
+    seed: int = param(0, 'random seed of the bootstrap', name="bootstrap_seed", metavar="N")
+    reference: str | None = param(
+        None,
+        'group every other group is compared with (default: every pair)',
+        name="group_reference",
+        metavar="GROUP",
+    )
+    cell_class: str | None = param(
+        PUTATIVE_5HT,
+        'classification of the units compared (empty: all units)',
+        name="group_cell_class",
+        metavar="CLASS",
+    )
 
     def __post_init__(self) -> None:
         if not 0 < check_positive(self.confidence, "confidence") < 1:

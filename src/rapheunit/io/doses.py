@@ -25,6 +25,7 @@ Dose arithmetic, per drug:
 from __future__ import annotations
 
 import math
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -33,7 +34,12 @@ from typing import Any
 
 import pandas as pd
 
-from rapheunit.core.errors import BadDoseTableError, BadParameterError, validate_type
+from rapheunit.core.errors import (
+    BadDoseTableError,
+    BadParameterError,
+    RapheUnitError,
+    validate_type,
+)
 from rapheunit.core.markers import (
     CONCENTRATION,
     KNOWN_UNITS,
@@ -280,3 +286,25 @@ def _accumulate(
             Injection(row.time_s, row.drug, float(dose), row.unit, float(total), row.label, kind)
         )
     return injections
+
+
+def read_marker_map(path: str | Path) -> dict[str, str]:
+    """Read a TOML marker map (marker code -> label) and check it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> file = Path(tempfile.mkdtemp()) / "keys.toml"
+    >>> _ = file.write_text('1 = "ipsapirone 5 ug/kg"')
+    >>> read_marker_map(file)
+    {'1': 'ipsapirone 5 ug/kg'}
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise RapheUnitError(f"marker map is not a readable TOML file: {error}", path) from error
+    try:
+        return checked_marker_map(data)
+    except RapheUnitError as error:
+        raise BadDoseTableError(error.reason, path) from error

@@ -67,9 +67,10 @@ from rapheunit.core.errors import (
     UnsupportedFormatError,
 )
 from rapheunit.core.model import Recording, check_recording_name
+from rapheunit.core.params import param
 from rapheunit.io.checks import checked_units as checked_units
 from rapheunit.io.checks import injection_warnings as injection_warnings
-from rapheunit.io.doses import build_schedule
+from rapheunit.io.doses import build_schedule, read_marker_map
 from rapheunit.io.provenance import PACKAGES_IN_PROVENANCE as PACKAGES_IN_PROVENANCE
 from rapheunit.io.provenance import package_versions as package_versions
 from rapheunit.io.provenance import provenance
@@ -115,12 +116,31 @@ OPEN_EPHYS_MARKERS = {"structure.oebin": "OpenEphysBinaryIO", "settings.xml": "O
 class LoadOptions:
     """How to read a recording and its dose schedule (see :func:`load`)."""
 
-    io: str | None = None
-    spike_channels: tuple[str, ...] = ()
-    doses: Any = None
-    marker_map: Mapping[str, str] | None = None
-    labels_are_cumulative: bool = False
-    t_stop: float | None = None
+    io: str | None = param(
+        None, "neo IO class to use instead of choosing by extension", metavar="CLASS"
+    )
+    spike_channels: tuple[str, ...] = param(
+        (),
+        "event channel holding spikes (window discriminator); repeatable",
+        name="spike_channel",
+        metavar="NAME",
+        repeatable=True,
+    )
+    doses: Any = param(
+        None, "dose table with columns time_s,drug,dose,unit", metavar="FILE", parse=Path
+    )
+    marker_map: Mapping[str, str] | None = param(
+        None,
+        'TOML file mapping marker codes to labels, e.g. 1 = "ipsapirone 5 ug/kg"',
+        metavar="FILE",
+        parse=read_marker_map,
+    )
+    labels_are_cumulative: bool = param(
+        False,
+        "marker labels give cumulative totals, not the amount injected",
+        name="labels_cumulative",
+    )
+    t_stop: float | None = param(None, "recording end for spike tables", metavar="SECONDS")
     detection: DetectOptions = field(default_factory=DetectOptions)
 
 

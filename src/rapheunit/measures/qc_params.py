@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 
 from rapheunit.core.epochs import EpochParams
 from rapheunit.core.errors import BadParameterError, check_positive
+from rapheunit.core.params import param
 
 # ISIs shorter than this violate the refractory period; 1.5 ms is the usual
 # choice for extracellular single units (Hill et al. 2011, J Neurosci 31:8699;
@@ -90,33 +91,129 @@ class QCParams:
     rapheunit.core.errors.BadParameterError: censored_s (0.002) must be shorter than ...
     """
 
-    refractory_s: float = REFRACTORY_S
-    censored_s: float = 0.0
-    warn_isi_violation_fraction: float = WARN_ISI_VIOLATION_FRACTION
-    fail_isi_violation_fraction: float = FAIL_ISI_VIOLATION_FRACTION
-    fail_baseline_s: float = FAIL_BASELINE_S
-    warn_baseline_spikes: float = WARN_BASELINE_SPIKES
-    fail_baseline_spikes: float = FAIL_BASELINE_SPIKES
-    stability_bin_s: float = STABILITY_BIN_S
-    trend_alpha: float = TREND_ALPHA
-    warn_trend_pct_per_min: float = WARN_TREND_PCT_PER_MIN
-    fail_trend_pct_per_min: float = FAIL_TREND_PCT_PER_MIN
-    warn_rate_cv: float = WARN_RATE_CV
-    fail_rate_cv: float = FAIL_RATE_CV
-    presence_bin_s: float = PRESENCE_BIN_S
-    slow_presence_bin_s: float = SLOW_PRESENCE_BIN_S
-    slow_rate_hz: float = SLOW_RATE_HZ
-    warn_presence_ratio: float = WARN_PRESENCE_RATIO
-    fail_presence_ratio: float = FAIL_PRESENCE_RATIO
-    warn_snr: float = WARN_SNR
-    fail_snr: float = FAIL_SNR
-    warn_amplitude_drift_pct: float = WARN_AMPLITUDE_DRIFT_PCT
-    fail_amplitude_drift_pct: float = FAIL_AMPLITUDE_DRIFT_PCT
-    silence_min_s: float = SILENCE_MIN_S
-    silence_isi_multiple: float = SILENCE_ISI_MULTIPLE
-    recovery_min_pct: float = RECOVERY_MIN_PCT
-    warn_injections_outside: float = WARN_INJECTIONS_OUTSIDE
-    warn_unparsed_markers: float = WARN_UNPARSED_MARKERS
+    refractory_s: float = param(
+        REFRACTORY_S,
+        'ISIs shorter than this violate the refractory period',
+        metavar="VALUE",
+    )
+    censored_s: float = param(
+        0.0,
+        'detector dead time after each spike (0 when unknown)',
+        metavar="VALUE",
+    )
+    warn_isi_violation_fraction: float = param(
+        WARN_ISI_VIOLATION_FRACTION,
+        'QC warn: share of baseline ISIs under the refractory period',
+        metavar="VALUE",
+    )
+    fail_isi_violation_fraction: float = param(
+        FAIL_ISI_VIOLATION_FRACTION,
+        'QC fail: share of baseline ISIs under the refractory period',
+        metavar="VALUE",
+    )
+    fail_baseline_s: float = param(
+        FAIL_BASELINE_S,
+        'QC fail: baseline shorter than this',
+        metavar="VALUE",
+    )
+    warn_baseline_spikes: float = param(
+        WARN_BASELINE_SPIKES,
+        'QC warn: fewer baseline spikes than this',
+        metavar="VALUE",
+    )
+    fail_baseline_spikes: float = param(
+        FAIL_BASELINE_SPIKES,
+        'QC fail: fewer baseline spikes than this',
+        metavar="VALUE",
+    )
+    stability_bin_s: float = param(
+        STABILITY_BIN_S,
+        'bin width of the baseline stability and trend',
+        metavar="VALUE",
+    )
+    trend_alpha: float = param(
+        TREND_ALPHA,
+        'a baseline trend counts when its slope is significant at this level',
+        metavar="VALUE",
+    )
+    warn_trend_pct_per_min: float = param(
+        WARN_TREND_PCT_PER_MIN,
+        'QC warn: |baseline trend| in % of the rate per minute',
+        metavar="VALUE",
+    )
+    fail_trend_pct_per_min: float = param(
+        FAIL_TREND_PCT_PER_MIN,
+        'QC fail: |baseline trend| in % of the rate per minute',
+        metavar="VALUE",
+    )
+    warn_rate_cv: float = param(
+        WARN_RATE_CV,
+        'QC warn: CV of the binned baseline rate',
+        metavar="VALUE",
+    )
+    fail_rate_cv: float = param(
+        FAIL_RATE_CV,
+        'QC fail: CV of the binned baseline rate',
+        metavar="VALUE",
+    )
+    presence_bin_s: float = param(PRESENCE_BIN_S, 'presence-ratio bin width', metavar="VALUE")
+    slow_presence_bin_s: float = param(
+        SLOW_PRESENCE_BIN_S,
+        'presence-ratio bin width for slow cells',
+        metavar="VALUE",
+    )
+    slow_rate_hz: float = param(
+        SLOW_RATE_HZ,
+        'cells slower than this use the slow presence bins',
+        metavar="VALUE",
+    )
+    warn_presence_ratio: float = param(
+        WARN_PRESENCE_RATIO,
+        'QC warn: presence ratio below this',
+        metavar="VALUE",
+    )
+    fail_presence_ratio: float = param(
+        FAIL_PRESENCE_RATIO,
+        'QC fail: presence ratio below this',
+        metavar="VALUE",
+    )
+    warn_snr: float = param(WARN_SNR, 'QC warn: waveform SNR below this', metavar="VALUE")
+    fail_snr: float = param(FAIL_SNR, 'QC fail: waveform SNR below this', metavar="VALUE")
+    warn_amplitude_drift_pct: float = param(
+        WARN_AMPLITUDE_DRIFT_PCT,
+        'QC warn: amplitude change across the recording (%)',
+        metavar="VALUE",
+    )
+    fail_amplitude_drift_pct: float = param(
+        FAIL_AMPLITUDE_DRIFT_PCT,
+        'QC fail: amplitude change across the recording (%)',
+        metavar="VALUE",
+    )
+    silence_min_s: float = param(
+        SILENCE_MIN_S,
+        'a final silence counts from this long',
+        metavar="VALUE",
+    )
+    silence_isi_multiple: float = param(
+        SILENCE_ISI_MULTIPLE,
+        '... and from this many mean baseline ISIs',
+        metavar="VALUE",
+    )
+    recovery_min_pct: float = param(
+        RECOVERY_MIN_PCT,
+        'firing after the antagonist that counts as recovery (% of baseline)',
+        metavar="VALUE",
+    )
+    warn_injections_outside: float = param(
+        WARN_INJECTIONS_OUTSIDE,
+        'QC warn: more injections than this without a full window',
+        metavar="VALUE",
+    )
+    warn_unparsed_markers: float = param(
+        WARN_UNPARSED_MARKERS,
+        'QC warn: more markers than this not read as doses',
+        metavar="VALUE",
+    )
 
     def __post_init__(self) -> None:
         for spec in fields(self):

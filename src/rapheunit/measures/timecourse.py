@@ -54,6 +54,7 @@ from rapheunit.core.epochs import (
 )
 from rapheunit.core.errors import BadParameterError, check_option, check_positive, validate_type
 from rapheunit.core.model import Injection, Recording
+from rapheunit.core.params import param
 
 DEFAULT_BIN_S = 60.0
 DEFAULT_PRE_S = 300.0
@@ -132,13 +133,48 @@ class TimecourseParams:
     rapheunit.core.errors.BadParameterError: post_s (90) must be a whole number of bins of 60.0 s
     """
 
-    bin_s: float = DEFAULT_BIN_S
-    pre_s: float = DEFAULT_PRE_S
-    post_s: float = DEFAULT_POST_S
-    injections: str = SINGLE_DOSE
-    onset_alpha: float = ONSET_ALPHA
-    consecutive_bins: int = CONSECUTIVE_BINS
-    recovery_fraction: float = RECOVERY_FRACTION
+    bin_s: float = param(
+        DEFAULT_BIN_S,
+        'time-course bin width',
+        name="timecourse_bin_s",
+        metavar="SECONDS",
+    )
+    pre_s: float = param(
+        DEFAULT_PRE_S,
+        'time-course span before the injection',
+        name="timecourse_pre_s",
+        metavar="SECONDS",
+    )
+    post_s: float = param(
+        DEFAULT_POST_S,
+        'time-course span after the injection',
+        name="timecourse_post_s",
+        metavar="SECONDS",
+    )
+    injections: str = param(
+        SINGLE_DOSE,
+        'follow only injections that are the sole dose of their drug, or all',
+        name="timecourse_injections",
+        choices=INJECTION_CHOICES,
+    )
+    onset_alpha: float = param(
+        ONSET_ALPHA,
+        'one-sided Poisson level below which a bin counts as inhibited',
+        name="timecourse_onset_alpha",
+        metavar="P",
+    )
+    consecutive_bins: int = param(
+        CONSECUTIVE_BINS,
+        'bins in a row that make an onset or a recovery',
+        name="timecourse_consecutive_bins",
+        metavar="N",
+    )
+    recovery_fraction: float = param(
+        RECOVERY_FRACTION,
+        'fraction of baseline that counts as recovered',
+        name="timecourse_recovery_fraction",
+        metavar="FRACTION",
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bin_s", check_positive(self.bin_s, "bin_s"))

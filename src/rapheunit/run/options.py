@@ -9,7 +9,8 @@ own on creation, so a bad value fails once, before any recording is read.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +18,41 @@ import pandas as pd
 
 from rapheunit.core.epochs import EpochParams
 from rapheunit.core.errors import BadParameterError, check_positive
+from rapheunit.core.params import param, with_settings
 from rapheunit.doseresponse.fits import DEFAULT_FIT_PARAMS, FitParams
+from rapheunit.doseresponse.groups import GroupParams
 from rapheunit.io.load import LoadOptions
-from rapheunit.measures.classify import DEFAULT_RULE_SET, WAVEFORM_RULE_SET, get_rule_set
+from rapheunit.measures.classify import (
+    DEFAULT_RULE_SET,
+    WAVEFORM_RULE_SET,
+    get_rule_set,
+    load_rule_config,
+)
 from rapheunit.measures.features import BURST_ISI_S
 from rapheunit.measures.qc import QCParams
 from rapheunit.measures.timecourse import TimecourseParams
 
 DEFAULT_POPULATION_QUERY = "classification == 'putative_5ht'"
+
+
+def parse_thresholds(items: Sequence[str]) -> dict[str, float] | None:
+    """``NAME=VALUE`` texts (``--threshold``) as rule-set overrides.
+
+    Examples
+    --------
+    >>> parse_thresholds(["max_rate_hz=3", "max_cv_isi=0.6"])
+    {'max_rate_hz': 3.0, 'max_cv_isi': 0.6}
+    """
+    overrides = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            overrides[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise BadParameterError(f"--threshold takes NAME=NUMBER, got {item!r}")
+    return overrides or None
 
 
 @dataclass(frozen=True)
@@ -44,10 +72,29 @@ class ClassificationOptions:
         Intraburst ISI limit for the burst metrics and the burst-removed CV.
     """
 
-    rule_set: str = DEFAULT_RULE_SET
-    overrides: dict[str, Any] | None = None
-    config: dict[str, Any] | None = None
-    burst_isi_s: float = BURST_ISI_S
+    rule_set: str = param(
+        DEFAULT_RULE_SET,
+        "rule set naming putative 5-HT units (default: the classic set, or the firing-only "
+        "set for units without waveforms); see 'rapheunit rules'",
+    )
+    overrides: dict[str, Any] | None = param(
+        None,
+        "override one threshold, e.g. max_rate_hz=3.0; repeatable",
+        name="threshold",
+        metavar="NAME=VALUE",
+        repeatable=True,
+        parse=parse_thresholds,
+    )
+    config: dict[str, Any] | None = param(
+        None,
+        "TOML file of thresholds and rule sets",
+        name="rules",
+        metavar="FILE",
+        parse=load_rule_config,
+    )
+    burst_isi_s: float = param(
+        BURST_ISI_S, "intraburst ISI limit of the burst metrics", metavar="SECONDS"
+    )
 
     def __post_init__(self) -> None:
         check_positive(self.burst_isi_s, "burst_isi_s")
@@ -73,9 +120,22 @@ class PopulationOptions:
         output table.
     """
 
-    select: str = DEFAULT_POPULATION_QUERY
-    group_by: str | None = None
-    metadata: str | Path | pd.DataFrame | None = None
+    select: str = param(
+        DEFAULT_POPULATION_QUERY,
+        "pandas query on units.csv columns choosing the units of summary.csv and population.csv",
+        metavar="QUERY",
+    )
+    group_by: str | None = param(
+        None,
+        "split the population tables by this column; with --metadata also write groups.csv",
+        metavar="COLUMN",
+    )
+    metadata: str | Path | pd.DataFrame | None = param(
+        None,
+        "table of recordings (recording, animal, group, ...) joined onto every output",
+        metavar="FILE",
+        parse=Path,
+    )
 
 
 @dataclass(frozen=True)
@@ -89,6 +149,7 @@ class AnalysisOptions:
     qc: QCParams = field(default_factory=QCParams)
     population: PopulationOptions = field(default_factory=PopulationOptions)
     timecourse: TimecourseParams = field(default_factory=TimecourseParams)
+    groups: GroupParams = field(default_factory=GroupParams)
 
     def as_dict(self) -> dict[str, Any]:
         """Parameters as plain JSON-ready data."""
@@ -101,25 +162,15 @@ class AnalysisOptions:
 
 
 def options_with(options: AnalysisOptions, **settings: Any) -> AnalysisOptions:
-    """A copy of ``options`` with parameters given by name changed, wherever they live.
+    """A copy of ``options`` with parameters changed by their public name, at any depth.
+
+    The names are those of the command line (``--baseline-s`` -> ``baseline_s``).
 
     Examples
     --------
     >>> options_with(AnalysisOptions(), baseline_s=90.0).epochs.baseline_s
     90.0
+    >>> options_with(AnalysisOptions(), threshold_mad=6.0).load.detection.params.threshold_mad
+    6.0
     """
-    if not settings:
-        return options
-    groups = {name: getattr(options, name) for name in (f.name for f in fields(options))}
-    changes: dict[str, dict[str, Any]] = {name: {} for name in groups}
-    for key, value in settings.items():
-        owner = next((g for g, obj in groups.items() if key in _field_names(obj)), None)
-        if owner is None:
-            known = sorted(k for obj in groups.values() for k in _field_names(obj))
-            raise BadParameterError(f"unknown parameter {key!r} (known: {', '.join(known)})")
-        changes[owner][key] = tuple(value) if isinstance(value, list) else value
-    return replace(options, **{g: replace(groups[g], **c) for g, c in changes.items() if c})
-
-
-def _field_names(obj: Any) -> set[str]:
-    return {f.name for f in fields(obj)}
+    return with_settings(options, settings)

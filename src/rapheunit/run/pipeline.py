@@ -316,6 +316,7 @@ def combine(
                 tables["doses"],
                 metadata,
                 group_by=choice.group_by,
+                params=options.groups,
                 fit=options.fit,
             )
         tables = {name: _joined(table, metadata) for name, table in tables.items()}

@@ -11,7 +11,6 @@ stretch of filtered signal.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from rapheunit.core.errors import NoUnitsError, RapheUnitError, UnreadableFileError
+from rapheunit.core.params import param
 from rapheunit.detection.detect import (
     ArraySource,
     DetectionResult,
@@ -42,17 +42,35 @@ class DetectOptions:
         Detect even when the file holds spike trains (they are then replaced).
     channel : int or None
         Only this channel of each signal; None: every channel.
-    raw_layout : dict, optional
-        ``dtype``, ``sampling_rate_hz``, ``n_channels`` for raw binary files,
-        over the ``<stem>.raw.json`` sidecar.
+    raw_dtype, raw_sampling_rate_hz, raw_channels
+        Layout of raw binary files, over the ``<stem>.raw.json`` sidecar.
     params : DetectParams
         Band, threshold, polarity, dead time and snippet settings.
     """
 
-    detect: bool = False
-    channel: int | None = None
-    raw_layout: Mapping[str, Any] | None = None
+    detect: bool = param(False, "detect units even when the file has spike trains")
+    channel: int | None = param(
+        None, "only this channel (default: all)", name="detect_channel", metavar="N"
+    )
+    raw_dtype: str | None = param(
+        None, "sample type of raw binary files, e.g. int16", metavar="DTYPE"
+    )
+    raw_sampling_rate_hz: float | None = param(
+        None, "sampling rate of raw binary files", name="raw_sampling_rate", metavar="HZ"
+    )
+    raw_channels: int | None = param(
+        None, "interleaved channels in raw binary files", metavar="N"
+    )
     params: DetectParams = field(default_factory=DetectParams)
+
+    @property
+    def raw_layout(self) -> dict[str, Any]:
+        """The raw-file layout given here (None where the sidecar decides)."""
+        return {
+            "dtype": self.raw_dtype,
+            "sampling_rate_hz": self.raw_sampling_rate_hz,
+            "n_channels": self.raw_channels,
+        }
 
 
 def is_raw_recording(path: Path) -> bool:
