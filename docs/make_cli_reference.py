@@ -46,7 +46,7 @@ SOURCE_MODULES = (
     "rapheunit.measures.confirmation",
     "rapheunit.run.options",
     "rapheunit.run.pipeline",
-    "rapheunit.doseresponse.fits",
+    "rapheunit.doseresponse.hill",
     "rapheunit.core.epochs",
     "rapheunit.measures.features",
     "rapheunit.doseresponse.groups",
@@ -626,7 +626,13 @@ def _label_row(label: str) -> tuple[str, ...]:
 
 def _drug_rows() -> list[tuple[str, ...]]:
     return [
-        (f"`{name}`", ", ".join(f"`{alias}`" for alias in info.aliases), info.role, info.note)
+        (
+            f"`{name}`",
+            ", ".join(f"`{alias}`" for alias in info.aliases),
+            info.role,
+            "yes" if info.full_agonist_at_drn else "",
+            info.note,
+        )
         for name, info in markers.DRUGS.items()
     ]
 
@@ -673,7 +679,7 @@ def markers_reference() -> str:
         "How example labels are read (computed by `rapheunit.core.markers.parse_label`):",
         table(["label", "drug", "amount", "unit", "route"], map(_label_row, EXAMPLE_LABELS)),
         "### Drug names and aliases (`rapheunit.core.markers.DRUGS`)",
-        table(["drug", "aliases", "role", "note"], _drug_rows()),
+        table(["drug", "aliases", "role", "full agonist at the DRN", "note"], _drug_rows()),
         "### Dose units",
         table(["written", "read as", "kind"], _unit_rows()),
         "### Routes",

@@ -398,7 +398,12 @@ def test_report_of_a_single_dose_shows_its_time_course_and_metrics() -> None:
     assert "mean &plusmn; SEM over the 2 units" in html
     # unit, baseline Hz, onset, max effect %, time to max, recovery (s), recovered, note
     assert "<tr><td>a</td><td>2</td><td>0</td><td>75</td><td>0</td><td>600</td><td>yes</td>" in html
-    assert "<tr><td>b</td><td>1</td><td>0</td><td>50</td><td>0</td><td>600</td><td>yes</td>" in html
+    # b only fell to half of baseline: by the one definition of recovery (back to half of
+    # baseline) there is nothing to recover from.
+    assert (
+        "<tr><td>b</td><td>1</td><td>0</td><td>50</td><td>0</td><td>—</td><td>—</td>"
+        "<td>firing never fell below 50 % of baseline</td>"
+    ) in html
     assert "earlier injection" not in html
 
 

@@ -32,6 +32,12 @@ DOSE_COLUMNS = (
     "pct_baseline",
 )
 
+# The one definition of "recovered" (confirmation, QC, fits, time courses):
+# firing back to at least half of baseline. WAY-100635 reverses 5-HT1A agonist
+# inhibition of DRN cells to ~80-110 % of baseline (Forster et al. 1995, Eur J
+# Pharmacol 281:81) while a lost unit stays at 0, so 50 % separates the two
+# with a wide margin on either side.
+RECOVERY_PCT_BASELINE = 50.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,10 @@ class EpochParams:
     response_s : float
         Each response is the last ``response_s`` before the next injection (or
         before the end of the recording), when the drug effect has settled.
+    recovery_pct : float
+        Firing (% of baseline) that counts as recovered: after the antagonist
+        (confirmation, QC, unit loss in the fits) and after a single dose
+        (time courses); :data:`RECOVERY_PCT_BASELINE`.
 
     Examples
     --------
@@ -68,6 +78,11 @@ class EpochParams:
         60.0,
         'response = this long before the next injection',
         metavar="SECONDS",
+    )
+    recovery_pct: float = param(
+        RECOVERY_PCT_BASELINE,
+        'firing, in percent of baseline, that counts as recovered after the antagonist or a dose',
+        metavar="PCT",
     )
 
     def __post_init__(self) -> None:
@@ -169,8 +184,9 @@ def dose_rates(recording: Recording, params: EpochParams | None = None) -> pd.Da
     """Per unit and injection: window, rate and percentage of baseline.
 
     Returns one row per unit and injection with the columns of
-    :data:`DOSE_COLUMNS` plus ``baseline_rate_hz``. ``pct_baseline`` is NaN
-    when the baseline rate is zero or the baseline window is empty.
+    :data:`DOSE_COLUMNS` plus ``baseline_rate_hz`` and ``noise_sd_pct``
+    (:func:`noise_sd_pct`). ``pct_baseline`` is NaN when the baseline rate is
+    zero or the baseline window is empty.
 
     Examples
     --------
@@ -188,6 +204,7 @@ def dose_rates(recording: Recording, params: EpochParams | None = None) -> pd.Da
     rows = []
     for unit in recording.units:
         baseline_rate_hz = rate_in_window(unit.spike_times, baseline)
+        baseline_cv = _isi_cv(spikes_in_window(unit.spike_times, baseline))
         for injection, window in windows:
             rate_hz = rate_in_window(unit.spike_times, window)
             rows.append(
@@ -204,9 +221,49 @@ def dose_rates(recording: Recording, params: EpochParams | None = None) -> pd.Da
                     "rate_hz": rate_hz,
                     "pct_baseline": percent_of(rate_hz, baseline_rate_hz),
                     "baseline_rate_hz": baseline_rate_hz,
+                    "noise_sd_pct": noise_sd_pct(
+                        baseline_cv, baseline_rate_hz, baseline.length_s, window.length_s
+                    ),
                 }
             )
-    return pd.DataFrame(rows, columns=[*DOSE_COLUMNS, "baseline_rate_hz"])
+    return pd.DataFrame(rows, columns=[*DOSE_COLUMNS, "baseline_rate_hz", "noise_sd_pct"])
+
+
+def spikes_in_window(spike_times: np.ndarray, window: Window) -> np.ndarray:
+    """The spike times inside a half-open window (sorted input)."""
+    lo, hi = np.searchsorted(spike_times, [window.start_s, window.stop_s], side="left")
+    return spike_times[lo:hi]
+
+
+def _isi_cv(spike_times: np.ndarray) -> float:
+    intervals = np.diff(spike_times)
+    if intervals.size < 2 or not intervals.mean() > 0:
+        return float("nan")
+    return float(intervals.std(ddof=1) / intervals.mean())
+
+
+def noise_sd_pct(
+    isi_cv: float, baseline_rate_hz: float, baseline_s: float, window_s: float
+) -> float:
+    """SD of a window's rate in % of baseline when the drug does nothing.
+
+    The spike count of a renewal process in a window of length ``T`` has
+    variance ``CV**2 * rate * T`` (Fano factor -> CV**2; Cox 1962, Renewal
+    Theory), and % of baseline is the ratio of two such rates (the window's
+    and the baseline's), so by the delta method its SD is
+    ``100 * CV * sqrt(1 / (rate * T_window) + 1 / (rate * T_baseline))``.
+    NaN without two baseline ISIs or baseline firing.
+
+    Examples
+    --------
+    >>> round(noise_sd_pct(0.8, 0.6, 180.0, 60.0), 2)
+    15.4
+    """
+    expected_window = baseline_rate_hz * window_s
+    expected_baseline = baseline_rate_hz * baseline_s
+    if not (np.isfinite(isi_cv) and expected_window > 0 and expected_baseline > 0):
+        return float("nan")
+    return float(100.0 * isi_cv * np.sqrt(1.0 / expected_window + 1.0 / expected_baseline))
 
 
 def percent_of(value: float, reference: float) -> float:

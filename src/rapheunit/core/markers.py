@@ -56,6 +56,9 @@ class DrugInfo:
     aliases: tuple[str, ...]
     role: str
     note: str
+    # A full agonist at the DRN somatodendritic autoreceptor silences 5-HT cells
+    # completely at saturating doses, so its Hill fit may fix the bottom at 0 %.
+    full_agonist_at_drn: bool = False
 
 
 # The one drug table. Aliases are matched ignoring case, spaces, hyphens,
@@ -64,14 +67,16 @@ DRUGS: dict[str, DrugInfo] = {
     "ipsapirone": DrugInfo(
         ("ipsa", "ips", "TVX Q 7821", "BAY q 7821"),
         AGONIST,
-        "azapirone 5-HT1A partial agonist; i.v. doses inhibit DRN 5-HT cells "
-        "(Sprouse & Aghajanian 1987, Synapse)",
+        "azapirone 5-HT1A agonist, partial postsynaptically but full at the DRN "
+        "autoreceptor: i.v. doses silence DRN 5-HT cells (Sprouse & Aghajanian 1987, Synapse)",
+        full_agonist_at_drn=True,
     ),
     "8-OH-DPAT": DrugInfo(
         ("DPAT", "8-hydroxy-DPAT", "(±)-8-OH-DPAT", "R-8-OH-DPAT"),
         AGONIST,
         "full 5-HT1A agonist, the reference inhibitor of DRN firing "
         "(Sprouse & Aghajanian 1987, Synapse)",
+        full_agonist_at_drn=True,
     ),
     "buspirone": DrugInfo(
         ("busp", "BuSpar"),
@@ -202,6 +207,18 @@ def drug_role(name: str) -> str:
     """
     info = DRUGS.get(canonical_drug(name))
     return OTHER if info is None else info.role
+
+
+def is_full_agonist_at_drn(name: str) -> bool:
+    """Whether the drug table marks a drug as a full agonist at the DRN autoreceptor.
+
+    Examples
+    --------
+    >>> is_full_agonist_at_drn("IPS"), is_full_agonist_at_drn("WAY-100635")
+    (True, False)
+    """
+    info = DRUGS.get(canonical_drug(name))
+    return info is not None and info.full_agonist_at_drn
 
 
 def _unit_key(unit: str) -> str:

@@ -128,6 +128,7 @@ def measure_recording(recording: Recording, settings: MeasureSettings) -> Record
         config=choice.config,
         dose_rows=doses,
         burst_isi_s=choice.burst_isi_s,
+        recovery_pct=epochs.recovery_pct,
     ).table
     quality = qc_table(recording, epochs, settings.qc).drop(columns="recording")
     units = (
@@ -148,7 +149,9 @@ def measure_recording(recording: Recording, settings: MeasureSettings) -> Record
             for unit in recording.units
         },
         timecourse=timecourse,
-        timecourse_metrics=timecourse_metrics(timecourse, settings.timecourse),
+        timecourse_metrics=timecourse_metrics(
+            timecourse, settings.timecourse, epochs.recovery_pct
+        ),
         warnings=[*recording.warnings, *_baseline_warning(baseline, epochs)],
     )
 

@@ -57,13 +57,13 @@ from typing import Any
 
 import pandas as pd
 
+from rapheunit.core.epochs import RECOVERY_PCT_BASELINE
 from rapheunit.core.errors import BadParameterError, validate_type
 from rapheunit.core.model import Recording
 from rapheunit.measures.confirmation import (
     CONFIRMED,
     DOSE_ROW_COLUMNS,
     MIN_AGONIST_INHIBITION_PCT,
-    MIN_RECOVERY_PCT_BASELINE,
     NOT_CONFIRMED,
     pharmacological_confirmation,
 )
@@ -104,7 +104,7 @@ from rapheunit.measures.waveform import MEASURE_NAMES, WaveformFeatures, unit_wa
 __all__ = [
     "CONFIRMED", "DEFAULT_RULE_SET", "DOSE_ROW_COLUMNS", "FAIL", "FIRING_COLUMNS",
     "FIRING_RULE_SET", "FIRING_THRESHOLDS", "MAX_CV_ISI", "MEASURE_FIELDS",
-    "MIN_AGONIST_INHIBITION_PCT", "MIN_BURST_FRACTION", "MIN_RECOVERY_PCT_BASELINE",
+    "MIN_AGONIST_INHIBITION_PCT", "MIN_BURST_FRACTION",
     "MIN_SPIKES", "MIN_TOTAL_DURATION_MS", "NA", "NON_5HT", "NOT_CONFIRMED", "PASS",
     "PUTATIVE_5HT", "REGULARITY_MEASURES", "ROW_COLUMNS", "RULE_SETS", "SLOW_RATE_MAX_HZ",
     "SLOW_RATE_MIN_HZ", "THRESHOLDS", "UNCLASSIFIED", "WAVEFORM_RULE_SET", "Criterion",
@@ -308,6 +308,7 @@ def classify_recording(
     config: Mapping[str, Any] | None = None,
     dose_rows: pd.DataFrame | None = None,
     burst_isi_s: float = BURST_ISI_S,
+    recovery_pct: float = RECOVERY_PCT_BASELINE,
 ) -> RecordingClassification:
     """Compute baseline features and classify every unit of ``recording``.
 
@@ -324,6 +325,8 @@ def classify_recording(
         module's dose table); gives ``pharmacological_confirmation``.
     burst_isi_s : float
         Intraburst ISI limit for the firing features.
+    recovery_pct : float
+        Firing after the antagonist that counts as recovered (confirmation).
 
     Returns
     -------
@@ -359,7 +362,7 @@ def classify_recording(
         )
         if dose_rows is not None:
             result.pharmacological_confirmation = pharmacological_confirmation(
-                dose_rows[dose_rows["unit"] == unit.id]
+                dose_rows[dose_rows["unit"] == unit.id], recovery_pct
             )
         results[unit.id] = result
     table = pd.DataFrame(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rapheunit.core.epochs import RECOVERY_PCT_BASELINE
 from rapheunit.core.errors import BadParameterError, validate_type
 from rapheunit.core.markers import AGONIST, ANTAGONIST, drug_role
 from rapheunit.measures.rules import NA
@@ -17,14 +18,13 @@ from rapheunit.measures.rules import NA
 # A 5-HT1A agonist silences DRN 5-HT neurons almost completely (Sprouse &
 # Aghajanian 1987, Synapse 1:3); >= 80% inhibition counts as a response.
 MIN_AGONIST_INHIBITION_PCT = 80.0
-# WAY-100635 reverses it (Forster et al. 1995, Eur J Pharmacol 281:81);
-# firing back to >= 50% of baseline counts as recovery.
-MIN_RECOVERY_PCT_BASELINE = 50.0
 CONFIRMED, NOT_CONFIRMED = "confirmed", "not_confirmed"
 DOSE_ROW_COLUMNS = ("drug", "cumulative_dose", "pct_baseline", "injection_time_s")
 
 
-def pharmacological_confirmation(dose_rows: pd.DataFrame) -> str:
+def pharmacological_confirmation(
+    dose_rows: pd.DataFrame, recovery_pct: float = RECOVERY_PCT_BASELINE
+) -> str:
     """Whether a 5-HT1A agonist inhibited the unit and WAY-100635 reversed it.
 
     Parameters
@@ -33,13 +33,16 @@ def pharmacological_confirmation(dose_rows: pd.DataFrame) -> str:
         One unit's per-injection rows with at least columns ``drug``,
         ``cumulative_dose``, ``pct_baseline`` (firing in the dose window as %
         of baseline) and ``injection_time_s``.
+    recovery_pct : float
+        Firing (% of baseline) after the antagonist that counts as recovered
+        (:data:`rapheunit.core.epochs.RECOVERY_PCT_BASELINE`).
 
     Returns
     -------
     str
         ``"confirmed"``: some agonist dose inhibited firing by >=
         :data:`MIN_AGONIST_INHIBITION_PCT` % and a later antagonist dose
-        brought it back to >= :data:`MIN_RECOVERY_PCT_BASELINE` % of baseline;
+        brought it back to >= ``recovery_pct`` % of baseline;
         ``"not_confirmed"``: the agonist inhibited less than that (whether or
         not an antagonist followed), or the antagonist did not restore firing;
         ``"na"``: no agonist row with a finite %-of-baseline, or an inhibiting
@@ -71,5 +74,5 @@ def pharmacological_confirmation(dose_rows: pd.DataFrame) -> str:
     antagonist = (roles == ANTAGONIST) & np.isfinite(pct) & (times > times[agonist].min())
     if not antagonist.any():
         return NA
-    recovered = pct[antagonist].max() >= MIN_RECOVERY_PCT_BASELINE
+    recovered = pct[antagonist].max() >= recovery_pct
     return CONFIRMED if recovered else NOT_CONFIRMED

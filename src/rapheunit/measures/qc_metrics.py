@@ -255,7 +255,9 @@ def unit_loss(context: UnitContext, params: QCParams) -> dict[str, Any]:
         needed_s = max(needed_s, params.silence_isi_multiple / baseline_rate_hz)
     silent_at_end = final_silence_s >= needed_s
     recovery_pct = _recovery_pct(context)
-    recovered = bool(recovery_pct >= params.recovery_min_pct) if np.isfinite(recovery_pct) else None
+    recovered = (
+        bool(recovery_pct >= context.epochs.recovery_pct) if np.isfinite(recovery_pct) else None
+    )
     agonist_before_silence = any(
         drug_role(injection.drug) == AGONIST and injection.time_s <= last_spike_s
         for injection in recording.injections

@@ -62,10 +62,6 @@ FAIL_AMPLITUDE_DRIFT_PCT = 50.0
 # mean baseline ISIs (so a 0.1 Hz cell is not "silent" after 60 s without a spike).
 SILENCE_MIN_S = 60.0
 SILENCE_ISI_MULTIPLE = 10.0
-# Firing after WAY-100635 of at least this % of baseline counts as recovery:
-# full reversal brings firing back to ~80-110 % (Forster et al. 1995, Eur J
-# Pharmacol 281:81), a lost unit stays at 0.
-RECOVERY_MIN_PCT = 25.0
 # Any injection without its full window, and any marker not read as a dose, is worth a look.
 WARN_INJECTIONS_OUTSIDE = 0
 WARN_UNPARSED_MARKERS = 0
@@ -197,11 +193,6 @@ class QCParams:
     silence_isi_multiple: float = param(
         SILENCE_ISI_MULTIPLE,
         '... and from this many mean baseline ISIs',
-        metavar="VALUE",
-    )
-    recovery_min_pct: float = param(
-        RECOVERY_MIN_PCT,
-        'firing after the antagonist that counts as recovery (% of baseline)',
         metavar="VALUE",
     )
     warn_injections_outside: float = param(

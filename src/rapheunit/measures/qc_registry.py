@@ -231,16 +231,16 @@ _METRICS = (
         description="Silence from the last spike to the end of the recording (longer than "
         "silence_min_s and silence_isi_multiple baseline ISIs) that is not explained by the "
         "agonist: it began before any agonist, or firing did not recover to "
-        "recovery_min_pct of baseline in the antagonist's response window.",
+        "recovery_pct of baseline in the antagonist's response window.",
         columns={
             "final_silence_s": "time from the last spike to the end (s)",
             "silent_from_s": "start of a final silence (NaN when none)",
             "recovery_pct_baseline": "firing after the antagonist, % of baseline",
-            "recovered_after_antagonist": "recovery_pct_baseline >= recovery_min_pct",
+            "recovered_after_antagonist": "recovery_pct_baseline >= recovery_pct",
             "possible_unit_loss": "final silence not explained by the agonist",
             "silent_to_end_no_antagonist": "silent to the end after the agonist, no antagonist",
         },
-        parameters=("silence_min_s", "silence_isi_multiple", "recovery_min_pct", "response_s"),
+        parameters=("silence_min_s", "silence_isi_multiple", "recovery_pct", "response_s"),
         thresholds=(
             Threshold("possible_unit_loss", IS_TRUE, FAIL, "possible_unit_loss"),
             Threshold("recovered_after_antagonist", IS_FALSE, WARN,

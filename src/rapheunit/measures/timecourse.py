@@ -10,6 +10,12 @@ recording has NaN rate and % of baseline, so it never counts in an average.
 ``pct_baseline`` is relative to the pre-drug baseline of the recording
 (:func:`rapheunit.core.epochs.baseline_window`: ``baseline_s`` before the first
 injection), the same baseline as ``doses.csv`` and ``units.csv``.
+``pct_reference`` is relative to the level the injection is judged against
+(``reference``): that baseline, or, for a 5-HT1A antagonist given after an
+agonist, the rate in the ``response_s`` before the antagonist. Such an
+antagonist reverses an inhibition rather than causing one: its event gets no
+inhibition figures, only a note (its reversal is ``reversal_pct`` of the
+dose-response table).
 
 Derived figures per unit and injection (:func:`timecourse_metrics`)
 -------------------------------------------------------------------
@@ -28,7 +34,9 @@ Maximal effect
     maximal inhibition, in % points); ``time_to_max_s`` is the start of that bin.
 Recovery
     Start of the first run of ``consecutive_bins`` bins after the maximal
-    effect that are back at or above ``recovery_fraction`` of baseline. When
+    effect that are back at or above ``recovery_pct`` % of baseline
+    (:data:`rapheunit.core.epochs.RECOVERY_PCT_BASELINE`, the one definition
+    of recovery; :class:`~rapheunit.core.epochs.EpochParams`). When
     the recording (or the time course) ends first, ``recovered`` is False and
     ``recovery_time_s`` NaN; when firing never fell below that fraction there
     is nothing to recover from and ``recovered`` is NA.
@@ -45,6 +53,7 @@ import pandas as pd
 from scipy import stats
 
 from rapheunit.core.epochs import (
+    RECOVERY_PCT_BASELINE,
     EpochParams,
     Window,
     baseline_window,
@@ -53,6 +62,7 @@ from rapheunit.core.epochs import (
     rate_in_window,
 )
 from rapheunit.core.errors import BadParameterError, check_option, check_positive, validate_type
+from rapheunit.core.markers import AGONIST, ANTAGONIST, drug_role
 from rapheunit.core.model import Injection, Recording
 from rapheunit.core.params import param
 
@@ -63,9 +73,6 @@ DEFAULT_POST_S = 1800.0
 ONSET_ALPHA = 0.05
 # Two bins in a row: one chance dip (p <= 0.05) is not an onset.
 CONSECUTIVE_BINS = 2
-# "Recovered" = back to 80 % of baseline, the lower end of full recovery after
-# WAY-100635 reported for DRN 5-HT cells (80-110 %, Forster et al. 1995).
-RECOVERY_FRACTION = 0.8
 # Bin edges are injection time + k * bin_s; this absorbs float rounding at the recording ends.
 TIME_TOLERANCE_S = 1e-9
 SINGLE_DOSE = "single_dose"
@@ -86,7 +93,15 @@ TIMECOURSE_COLUMNS = (
     "rate_hz",
     "pct_baseline",
     "baseline_rate_hz",
+    "reference",
+    "pct_reference",
 )
+# What a time course is measured against: the pre-drug baseline, or, for an
+# antagonist given after an agonist series, the level just before it (the
+# agonist's inhibition is still there; measuring from the pre-series baseline
+# would report that leftover inhibition as the antagonist's effect).
+BASELINE_REFERENCE = "baseline"
+PRE_INJECTION_REFERENCE = "pre_injection"
 # Columns copied from the time-course table into each metrics row.
 EVENT_COLUMNS = (*EVENT_KEY[:3], "dose", "dose_unit", "injection_time_s", "baseline_rate_hz")
 METRIC_COLUMNS = (
@@ -120,8 +135,6 @@ class TimecourseParams:
         One-sided level of the Poisson test of a bin against baseline.
     consecutive_bins : int
         Bins in a row needed for an onset and for a recovery.
-    recovery_fraction : float
-        Fraction of baseline firing that counts as recovered, in (0, 1].
 
     Examples
     --------
@@ -169,12 +182,6 @@ class TimecourseParams:
         name="timecourse_consecutive_bins",
         metavar="N",
     )
-    recovery_fraction: float = param(
-        RECOVERY_FRACTION,
-        'fraction of baseline that counts as recovered',
-        name="timecourse_recovery_fraction",
-        metavar="FRACTION",
-    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "bin_s", check_positive(self.bin_s, "bin_s"))
@@ -188,10 +195,6 @@ class TimecourseParams:
         validate_type(self.consecutive_bins, int, "consecutive_bins")
         if self.consecutive_bins < 1:
             raise BadParameterError(f"consecutive_bins must be >= 1, got {self.consecutive_bins}")
-        if not 0 < check_positive(self.recovery_fraction, "recovery_fraction") <= 1:
-            raise BadParameterError(
-                f"recovery_fraction must be in (0, 1], got {self.recovery_fraction}"
-            )
 
     @property
     def n_pre_bins(self) -> int:
@@ -319,9 +322,12 @@ def timecourse_table(
 [100.0, nan, nan]]
     """
     params = params or TimecourseParams()
-    baseline = baseline_window(recording, epochs or EpochParams())
+    epochs = epochs or EpochParams()
+    baseline = baseline_window(recording, epochs)
     frames = [
-        _injection_rows(recording, injection, params, baseline)
+        _injection_rows(recording, injection, params, baseline, _reference_window(
+            recording, injection, epochs
+        ))
         for injection in selected_injections(recording, injection_index, params)
     ]
     if not frames:
@@ -329,8 +335,25 @@ def timecourse_table(
     return pd.concat(frames, ignore_index=True)[list(TIMECOURSE_COLUMNS)]
 
 
+def _reference_window(
+    recording: Recording, injection: Injection, epochs: EpochParams
+) -> Window | None:
+    """The pre-injection window of an antagonist that follows an agonist; else None."""
+    follows_agonist = any(
+        drug_role(other.drug) == AGONIST and other.time_s < injection.time_s
+        for other in recording.injections
+    )
+    if drug_role(injection.drug) != ANTAGONIST or not follows_agonist:
+        return None
+    return Window(max(recording.t_start, injection.time_s - epochs.response_s), injection.time_s)
+
+
 def _injection_rows(
-    recording: Recording, injection: Injection, params: TimecourseParams, baseline: Window
+    recording: Recording,
+    injection: Injection,
+    params: TimecourseParams,
+    baseline: Window,
+    reference: Window | None,
 ) -> pd.DataFrame:
     bins = injection_bins(recording, injection, params)
     offsets = (np.arange(params.n_bins) - params.n_pre_bins) * params.bin_s
@@ -346,6 +369,9 @@ def _injection_rows(
             ]
         )
         rates = counts / params.bin_s
+        reference_rate_hz = (
+            baseline_rate_hz if reference is None else rate_in_window(unit.spike_times, reference)
+        )
         rows.append(
             pd.DataFrame(
                 {
@@ -362,6 +388,10 @@ def _injection_rows(
                     "rate_hz": rates,
                     "pct_baseline": [percent_of(rate, baseline_rate_hz) for rate in rates],
                     "baseline_rate_hz": baseline_rate_hz,
+                    "reference": (
+                        BASELINE_REFERENCE if reference is None else PRE_INJECTION_REFERENCE
+                    ),
+                    "pct_reference": [percent_of(rate, reference_rate_hz) for rate in rates],
                 }
             )
         )
@@ -414,12 +444,15 @@ def timecourse_summary(
 
 
 def timecourse_metrics(
-    table: pd.DataFrame, params: TimecourseParams | None = None
+    table: pd.DataFrame,
+    params: TimecourseParams | None = None,
+    recovery_pct: float = RECOVERY_PCT_BASELINE,
 ) -> pd.DataFrame:
     """Onset latency, maximal effect and recovery per unit and injection.
 
     The rules are in the module docstring; ``params`` gives their constants
-    (``onset_alpha``, ``consecutive_bins``, ``recovery_fraction``). A unit
+    (``onset_alpha``, ``consecutive_bins``) and ``recovery_pct`` the level of
+    recovery. A unit
     without baseline firing, or without post-injection bins inside the
     recording, gets NaN figures and a ``note``.
 
@@ -428,6 +461,8 @@ def timecourse_metrics(
     table : pandas.DataFrame
         :func:`timecourse_table` output.
     params : TimecourseParams, optional
+    recovery_pct : float
+        Firing (% of baseline) that counts as recovered.
 
     Returns
     -------
@@ -438,19 +473,20 @@ def timecourse_metrics(
     --------
     >>> pct = [100, 100, 20, 10, 30, 60, 85, 90, 95]
     >>> table = pd.DataFrame({"recording": "r", "unit": "u", "drug": "ipsapirone", "dose": 50.0,
-    ...     "dose_unit": "ug/kg", "injection_time_s": 300.0,
+    ...     "dose_unit": "ug/kg", "injection_time_s": 300.0, "reference": "baseline",
     ...     "bin_start_s": np.arange(-2.0, 7.0) * 60, "baseline_rate_hz": 2.0,
     ...     "bin_stop_s": np.arange(-1.0, 8.0) * 60, "pct_baseline": np.array(pct, float),
-    ...     "spike_count": np.array(pct) * 1.2, "rate_hz": np.array(pct) / 50})
+    ...     "spike_count": np.array(pct) * 1.2, "rate_hz": np.array(pct) / 50,
+    ...     "pct_reference": np.array(pct, float)})
     >>> figures = ["onset_latency_s", "max_effect_pct", "time_to_max_s", "recovery_time_s"]
     >>> timecourse_metrics(table)[figures].to_numpy()
-    array([[  0.,  90.,  60., 240.]])
+    array([[  0.,  90.,  60., 180.]])
     """
     validate_type(table, pd.DataFrame, "table")
     params = params or TimecourseParams()
     _require_columns(table, [column for column in TIMECOURSE_COLUMNS if column != "time_s"])
     rows = [
-        _event_metrics(event, params)
+        _event_metrics(event, params, recovery_pct)
         for _, event in table.groupby(list(EVENT_KEY), sort=False, dropna=False)
     ]
     metrics = pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
@@ -464,7 +500,9 @@ def _require_columns(table: pd.DataFrame, columns: list[str]) -> None:
         raise BadParameterError(f"time-course table lacks column(s) {', '.join(missing)}")
 
 
-def _event_metrics(event: pd.DataFrame, params: TimecourseParams) -> dict[str, object]:
+def _event_metrics(
+    event: pd.DataFrame, params: TimecourseParams, recovery_pct: float
+) -> dict[str, object]:
     event = event.sort_values("bin_start_s", kind="stable")
     first = event.iloc[0]
     row: dict[str, object] = {column: first[column] for column in EVENT_COLUMNS}
@@ -480,6 +518,11 @@ def _event_metrics(event: pd.DataFrame, params: TimecourseParams) -> dict[str, o
     pct = post["pct_baseline"].to_numpy(dtype=np.float64)
     starts = post["bin_start_s"].to_numpy(dtype=np.float64)
     baseline_rate_hz = float(first["baseline_rate_hz"])
+    if first["reference"] == PRE_INJECTION_REFERENCE:
+        return row | {
+            "note": "antagonist after an agonist: measured against the level before it "
+            "(pct_reference); its reversal is reversal_pct of the dose-response table"
+        }
     if not baseline_rate_hz > 0:
         return row | {"note": "no baseline rate (empty baseline or no spikes in it)"}
     if not np.isfinite(pct).any():
@@ -492,7 +535,7 @@ def _event_metrics(event: pd.DataFrame, params: TimecourseParams) -> dict[str, o
         "max_effect_pct": 100.0 - pct[peak],
         "time_to_max_s": starts[peak],
     }
-    return row | _recovery(pct, starts, peak, params)
+    return row | _recovery(pct, starts, peak, params.consecutive_bins, recovery_pct)
 
 
 def _below_baseline(post: pd.DataFrame, baseline_rate_hz: float, alpha: float) -> np.ndarray:
@@ -513,14 +556,13 @@ def _first_run(mask: np.ndarray, length: int) -> int:
 
 
 def _recovery(
-    pct: np.ndarray, starts: np.ndarray, peak: int, params: TimecourseParams
+    pct: np.ndarray, starts: np.ndarray, peak: int, consecutive_bins: int, threshold_pct: float
 ) -> dict[str, object]:
-    threshold_pct = 100.0 * params.recovery_fraction
     if pct[peak] >= threshold_pct:
         return {"note": f"firing never fell below {threshold_pct:g} % of baseline"}
     after = pct[peak + 1 :]
     with np.errstate(invalid="ignore"):
-        run = _first_run(after >= threshold_pct, params.consecutive_bins)
+        run = _first_run(after >= threshold_pct, consecutive_bins)
     if run >= 0:
         return {"recovery_time_s": starts[peak + 1 + run], "recovered": True}
     ended = not np.isfinite(after).all()

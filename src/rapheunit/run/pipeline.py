@@ -149,9 +149,12 @@ def _analyze_loaded(recording: Recording, options: AnalysisOptions) -> Recording
     return RecordingResult.from_analysis(row, analysis)
 
 
-def fit_doses(doses: pd.DataFrame, params: FitParams = DEFAULT_FIT_PARAMS) -> pd.DataFrame:
+def fit_doses(doses: pd.DataFrame, options: AnalysisOptions | None = None) -> pd.DataFrame:
     """Dose-response fits of every unit in ``doses`` (one vectorised call; empty without doses)."""
-    return unit_dose_response(doses, params) if len(doses) else pd.DataFrame()
+    options = options or AnalysisOptions()
+    if not len(doses):
+        return pd.DataFrame()
+    return unit_dose_response(doses, options.fit, recovery_pct=options.epochs.recovery_pct)
 
 
 def with_fits(units: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
@@ -163,7 +166,7 @@ def with_fits(units: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
 
 def write_report(result: RecordingResult, out: Path, options: AnalysisOptions) -> None:
     """Fit the recording's units and write its HTML report while the recording is loaded."""
-    result.fits = fit_doses(result.doses, options.fit)
+    result.fits = fit_doses(result.doses, options)
     from rapheunit.viz.report import write_recording_report  # only when reports are written
 
     write_recording_report(
@@ -299,7 +302,7 @@ def combine(
         },
     }
     choice = options.population
-    fits = _batch_fits(results, options.fit)
+    fits = _batch_fits(results, options)
     tables = {
         "recordings": recordings,
         "units": with_fits(_stack([r.units for r in results], UNIT_COLUMNS), fits),
@@ -336,10 +339,10 @@ def combine(
     )
 
 
-def _batch_fits(results: Sequence[RecordingResult], params: FitParams) -> pd.DataFrame:
+def _batch_fits(results: Sequence[RecordingResult], options: AnalysisOptions) -> pd.DataFrame:
     """Fits made with the reports, and one vectorised fit for every other recording."""
     unfitted = _stack([r.doses for r in results if r.fits.empty], ())
-    return _stack([*(r.fits for r in results), fit_doses(unfitted, params)], ())
+    return _stack([*(r.fits for r in results), fit_doses(unfitted, options)], ())
 
 
 def _joined(table: pd.DataFrame, metadata: pd.DataFrame) -> pd.DataFrame:

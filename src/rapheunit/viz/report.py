@@ -139,6 +139,7 @@ def render_recording_report(
             ),
             timecourse_params=settings.timecourse,
             baseline_s=settings.epochs.baseline_s,
+            recovery_pct=settings.epochs.recovery_pct,
             annotations=recording.annotations if recording is not None else [],
             qc_rules=qc_rules.to_dict("records"),
             units=unit_sections(result.analysis, rows_of(units_table, name), doses, qc_rules),
