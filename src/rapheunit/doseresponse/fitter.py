@@ -174,6 +174,7 @@ def _unfitted_result(
         ed50_is_lower_bound=no,
         ed50_is_upper_bound=no.copy(),
         ed50_ci_method=np.full(n_units, CI_METHOD, dtype=object),
+        ed50_ci_level=np.full(n_units, params.confidence),
         observed_max_inhibition_pct=observed_max_inhibition(data.response, valid),
         fit_status=prefit_status(data, recovered, response_p, params),
         n_doses=n_distinct_doses(data.log_dose, valid),

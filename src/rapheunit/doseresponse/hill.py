@@ -208,6 +208,8 @@ class HillFit:
         freedom (three doses).
     ed50_ci_method : str
         :data:`CI_METHOD`.
+    ed50_ci_level : float
+        Confidence level of the CI (:class:`FitParams` ``confidence``).
     hill_slope, bottom_pct : float
         Fitted slope and residual firing (% of baseline) at saturation.
     max_inhibition_pct : float
@@ -243,6 +245,7 @@ class HillFit:
     ed50_is_lower_bound: bool
     ed50_is_upper_bound: bool
     ed50_ci_method: str
+    ed50_ci_level: float
     hill_slope: float
     bottom_pct: float
     max_inhibition_pct: float

@@ -45,7 +45,7 @@ def _draw_fit(
     dose_range: tuple[float, float],
     colour: str,
 ) -> None:
-    """Fitted curve and ED50 [95% CI], or a note on why there is none (doses in axis units)."""
+    """Fitted curve and ED50 [CI], or a note on why there is none (doses in axis units)."""
     if fit is not None and bool(_fit_field(fit, "ed50_is_lower_bound")):
         ed50 = float(_fit_field(fit, "ed50"))
         ax.errorbar([ed50], [50.0], xerr=[[0.0], [ed50]], xuplims=False, xlolims=True,
