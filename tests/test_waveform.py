@@ -1,4 +1,8 @@
-"""Waveform measures on noiseless spikes whose onset, return and widths are known exactly."""
+"""Waveform measures on noiseless spikes whose onset, return and widths are known exactly.
+
+The truth is the template's own geometry: a spike made of abutting half-sine phases starts
+where its first phase leaves zero and ends where its last phase returns to zero.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,7 @@ import pytest
 
 from rapheunit.core.errors import BadParameterError
 from rapheunit.core.model import Unit
-from rapheunit.measures.waveform import (
-    ONSET_THRESHOLD_FRACTION,
-    unit_waveform_features,
-    waveform_features,
-)
+from rapheunit.measures.waveform import unit_waveform_features, waveform_features
 from rapheunit.simulate import waveforms as simulate
 
 N_SAMPLES = 100
@@ -42,27 +42,21 @@ class HalfSineSpike:
     def peak(self) -> float:
         return max(abs(amplitude) for _, amplitude in self.phases)
 
-    def _crossing_offset(self, duration: float, amplitude: float) -> float:
-        """Time from a phase's zero to where it crosses the onset threshold."""
-        return duration * math.asin(ONSET_THRESHOLD_FRACTION * self.peak / abs(amplitude)) / math.pi
-
     @property
     def total_ms(self) -> float:
-        (first_duration, first_amplitude), (last_duration, last_amplitude) = (
-            self.phases[0],
-            self.phases[-1],
-        )
-        support = sum(duration for duration, _ in self.phases)
-        return (
-            support
-            - self._crossing_offset(first_duration, first_amplitude)
-            - self._crossing_offset(last_duration, last_amplitude)
-        )
+        """The support: first phase leaving zero to last phase back at zero."""
+        return sum(duration for duration, _ in self.phases)
 
     @property
     def first_phase_ms(self) -> float:
-        duration, amplitude = self.phases[0]
-        return duration - self._crossing_offset(duration, amplitude)
+        return self.phases[0][0]
+
+    @property
+    def trough_ms(self) -> float:
+        """Time of the largest phase's extremum from the snippet start."""
+        largest = max(range(len(self.phases)), key=lambda k: abs(self.phases[k][1]))
+        before = sum(duration for duration, _ in self.phases[:largest])
+        return self.start_ms + before + self.phases[largest][0] / 2
 
     @property
     def half_width_ms(self) -> float:
@@ -114,8 +108,9 @@ def test_indices_point_at_the_measured_events() -> None:
     assert time_ms[features.return_index] - time_ms[features.onset_index] == pytest.approx(
         features.waveform_duration_ms
     )
-    threshold = ONSET_THRESHOLD_FRACTION * features.amplitude
-    assert abs(mean[features.onset_index]) > threshold >= abs(mean[features.onset_index - 1])
+    one_sample_ms = 1000.0 / 25_000.0
+    onset_ms = BROAD_TRIPHASIC.start_ms - BROAD_TRIPHASIC.trough_ms
+    assert abs(time_ms[features.onset_index] - onset_ms) <= one_sample_ms
     assert mean[features.first_zero_crossing_index] * mean[features.onset_index] <= 0
     assert features.half_width_start_index < features.trough_index < features.half_width_stop_index
 

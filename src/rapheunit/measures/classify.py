@@ -68,7 +68,12 @@ from rapheunit.measures.confirmation import (
     pharmacological_confirmation,
 )
 from rapheunit.measures.criteria import Criterion, apply_rules, criterion_named
-from rapheunit.measures.features import BURST_ISI_S, FiringFeatures, firing_features
+from rapheunit.measures.features import (
+    BURST_ISI_S,
+    FiringFeatures,
+    firing_features,
+    present_span,
+)
 from rapheunit.measures.rule_config import (
     checked_config,
     get_rule_set,
@@ -83,6 +88,7 @@ from rapheunit.measures.rules import (
     MAX_CV_ISI,
     MEASURE_FIELDS,
     MIN_BURST_FRACTION,
+    MIN_PRESENT_S,
     MIN_SPIKES,
     MIN_TOTAL_DURATION_MS,
     NA,
@@ -104,8 +110,8 @@ from rapheunit.measures.waveform import MEASURE_NAMES, WaveformFeatures, unit_wa
 __all__ = [
     "CONFIRMED", "DEFAULT_RULE_SET", "DOSE_ROW_COLUMNS", "FAIL", "FIRING_COLUMNS",
     "FIRING_RULE_SET", "FIRING_THRESHOLDS", "MAX_CV_ISI", "MEASURE_FIELDS",
-    "MIN_AGONIST_INHIBITION_PCT", "MIN_BURST_FRACTION",
-    "MIN_SPIKES", "MIN_TOTAL_DURATION_MS", "NA", "NON_5HT", "NOT_CONFIRMED", "PASS",
+    "MIN_AGONIST_INHIBITION_PCT", "MIN_BURST_FRACTION", "MIN_PRESENT_S", "MIN_SPIKES",
+    "MIN_TOTAL_DURATION_MS", "NA", "NON_5HT", "NOT_CONFIRMED", "PASS",
     "PUTATIVE_5HT", "REGULARITY_MEASURES", "ROW_COLUMNS", "RULE_SETS", "SLOW_RATE_MAX_HZ",
     "SLOW_RATE_MIN_HZ", "THRESHOLDS", "UNCLASSIFIED", "WAVEFORM_RULE_SET", "Criterion",
     "RecordingClassification", "RuleSet", "UnitClassification", "classify_recording",
@@ -133,6 +139,9 @@ ROW_COLUMNS = (
     "rate_criterion",
     "regularity_criterion",
     "waveform_criterion",
+    "classification_rate_hz",
+    "present_start_s",
+    "present_stop_s",
     *FIRING_COLUMNS,
     "waveform_duration_ms",
     "first_phase_ms",
@@ -157,6 +166,7 @@ class UnitClassification:
     firing: FiringFeatures
     waveform: WaveformFeatures | None = None
     pharmacological_confirmation: str = NA
+    notes: list[str] = field(default_factory=list)
 
     def criterion(self, name: str) -> Criterion:
         """The criterion called ``name``."""
@@ -164,8 +174,8 @@ class UnitClassification:
 
     @property
     def reasons(self) -> str:
-        """All criteria in one short line."""
-        return "; ".join(criterion.reason for criterion in self.criteria)
+        """All criteria, then any note on what they rest on, in one short line."""
+        return "; ".join([*(criterion.reason for criterion in self.criteria), *self.notes])
 
     def as_row(self) -> dict[str, Any]:
         """The unit's columns of ``units.csv`` (see :data:`ROW_COLUMNS`).
@@ -187,6 +197,8 @@ class UnitClassification:
             "regularity_criterion": self.criterion("regularity").status,
             "waveform_criterion": self.criterion("waveform").status,
         }
+        row["classification_rate_hz"] = self.firing.rate_hz
+        row["present_start_s"], row["present_stop_s"] = self.firing.start_s, self.firing.stop_s
         for name in FIRING_COLUMNS:
             row[name] = getattr(self.firing, name)
         for name in (*MEASURE_NAMES, "waveform_snr"):
@@ -352,14 +364,16 @@ def classify_recording(
     results: dict[str, UnitClassification] = {}
     for unit in recording.units:
         start, stop = _unit_baseline(baseline, unit.id)
+        span = present_span(unit.spike_times, start, stop)
         result = classify_unit(
-            firing_features(unit.spike_times, start, stop, burst_isi_s=burst_isi_s),
-            unit_waveform_features(unit, start, stop) if unit.has_waveforms else None,
+            firing_features(unit.spike_times, *span, burst_isi_s=burst_isi_s),
+            unit_waveform_features(unit, *span) if unit.has_waveforms else None,
             rule_set=rule_set,
             overrides=overrides,
             config=config,
             unit_id=unit.id,
         )
+        _note_presence(result, span, (start, stop))
         if dose_rows is not None:
             result.pharmacological_confirmation = pharmacological_confirmation(
                 dose_rows[dose_rows["unit"] == unit.id], recovery_pct
@@ -370,6 +384,22 @@ def classify_recording(
         columns=["unit", *ROW_COLUMNS],
     )
     return RecordingClassification(table=table, units=results)
+
+
+def _note_presence(
+    result: UnitClassification, span: tuple[float, float], baseline: tuple[float, float]
+) -> None:
+    """Say when the unit was present for part of the baseline; too short a part: unclassified."""
+    if span == baseline:
+        return
+    present_s = span[1] - span[0]
+    result.notes.append(
+        f"present {span[0]:g}-{span[1]:g} s of the {baseline[0]:g}-{baseline[1]:g} s "
+        "baseline: rates over that span"
+    )
+    if present_s < MIN_PRESENT_S:
+        result.classification, result.subtype = UNCLASSIFIED, NA
+        result.notes.append(f"present {present_s:g} s < {MIN_PRESENT_S:g} s: too short to judge")
 
 
 def _unit_baseline(

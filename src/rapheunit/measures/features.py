@@ -27,6 +27,7 @@ import quantities as pq
 from elephant import statistics as elephant_stats
 
 from rapheunit.core.errors import BadParameterError, check_positive, validate_type
+from rapheunit.measures.qc_params import SILENCE_ISI_MULTIPLE, SILENCE_MIN_S
 
 # Intraburst ISI of DRN 5-HT "burst-firing" neurons (doublets/triplets):
 # < 20 ms (Hajos et al. 1995, Neuroscience 69:189; Hajos & Sharp 1996).
@@ -73,6 +74,40 @@ class FiringFeatures:
     burst_isi_s: float = BURST_ISI_S
     lvr_refractory_s: float = LVR_REFRACTORY_S
     reasons: dict[str, str] = field(default_factory=dict)
+
+
+def present_span(
+    spike_times: np.ndarray,
+    start: float,
+    stop: float,
+    *,
+    min_silence_s: float = SILENCE_MIN_S,
+    isi_multiple: float = SILENCE_ISI_MULTIPLE,
+) -> tuple[float, float]:
+    """The part of ``[start, stop)`` in which the unit is present.
+
+    A unit silent at the start or the end of the epoch for longer than
+    ``min_silence_s`` and ``isi_multiple`` median ISIs (the QC rule of unit
+    loss) was not there: the span begins at its first spike, or ends one
+    median ISI after its last. Rates measured over the whole epoch would be
+    diluted by the time the unit was absent.
+
+    Examples
+    --------
+    >>> fast_then_gone = np.arange(0.0, 75.0, 0.014)
+    >>> [round(edge, 3) for edge in present_span(fast_then_gone, 0.0, 5196.0)]
+    [0.0, 75.012]
+    >>> present_span(np.arange(0.5, 300.0, 1.0), 0.0, 300.0)
+    (0.0, 300.0)
+    """
+    times = spikes_in_window(spike_times, start, stop)
+    if times.size < 2:
+        return start, stop
+    median_isi = float(np.median(np.diff(times)))
+    silence_s = max(min_silence_s, isi_multiple * median_isi)
+    first = start if times[0] - start < silence_s else float(times[0])
+    last = stop if stop - times[-1] < silence_s else float(times[-1]) + median_isi
+    return first, min(last, stop)
 
 
 def spikes_in_window(spike_times: np.ndarray, start: float, stop: float) -> np.ndarray:

@@ -9,7 +9,6 @@ docstring of :mod:`rapheunit.measures.classify`. The rule sets themselves are in
 
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import fields
@@ -33,7 +32,7 @@ from rapheunit.measures.rules import (
     check_measure,
     check_threshold_value,
 )
-from rapheunit.measures.waveform import WaveformFeatures
+from rapheunit.measures.waveform import NO_WAVEFORMS, WaveformFeatures
 
 _RULE_TABLE_KEYS = (
     "base",
@@ -86,7 +85,7 @@ def rules_for_unit(
     config: Mapping[str, Any],
 ) -> RuleSet:
     """The rule set that judges one unit: ``name``, or for ``"default"`` the config's
-    choice, else the waveform rules when the unit's waveform measure exists.
+    choice, else the waveform rules when the unit has waveforms (firing only without).
 
     ``config`` must already be checked (:func:`checked_config`).
 
@@ -218,7 +217,7 @@ def _dispatch(
     overrides: Mapping[str, Any] | None,
     config: Mapping[str, Any],
 ) -> RuleSet:
-    """The default rule set for a unit: the waveform rules when its waveform is measured."""
+    """The default rule set for a unit: the waveform rules when it has waveforms."""
     overrides = dict(overrides or {})
     candidates = [
         get_rule_set(name, config=config) for name in (WAVEFORM_RULE_SET, FIRING_RULE_SET)
@@ -232,7 +231,8 @@ def _dispatch(
     with_waveform, firing_only = (
         rule_set.with_overrides(_applicable(overrides, rule_set)) for rule_set in candidates
     )
-    measured = waveform is not None and math.isfinite(
-        getattr(waveform, with_waveform.waveform_measure)
-    )
-    return with_waveform if measured else firing_only
+    # A unit that has waveforms is judged on them: when its spike cannot be measured the
+    # waveform criterion is "na" and the unit unclassified, never classified on firing alone.
+    measure = with_waveform.waveform_measure
+    has_waveforms = waveform is not None and waveform.reasons.get(measure) != NO_WAVEFORMS
+    return with_waveform if has_waveforms else firing_only

@@ -44,6 +44,9 @@ MIN_TOTAL_DURATION_MS = 1.5
 # Below this many spikes in the epoch, the CV is too uncertain to judge
 # regularity (SE of CV ~ CV / sqrt(2 n)), so the unit is unclassified.
 MIN_SPIKES = 30
+# A unit present for less than a minute of its baseline is not judged: the
+# shortest baseline that counts at all (EpochParams.min_baseline_s).
+MIN_PRESENT_S = 60.0
 # Share of spikes in bursts above which a putative 5-HT unit is "burst_firing";
 # regular clock-like cells essentially never produce ISIs < 20 ms.
 MIN_BURST_FRACTION = 0.05

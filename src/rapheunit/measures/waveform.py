@@ -6,23 +6,38 @@ baseline-corrected and upsampled by cubic interpolation to at least :data:`UPSAM
 before measuring. Every measure is stored under its own name; the rule sets in
 :mod:`rapheunit.measures.classify` say which one they use.
 
-Definitions (shared with :mod:`rapheunit.simulate`)
----------------------------------------------------
+Definitions
+-----------
+The total duration is meant as in the literature on identified DRN cells
+(Aghajanian & VanderMaelen 1982; Allers & Sharp 2003, 2.2 vs 1.1 ms): from
+the onset of the spike's first phase to its return to baseline after the
+last phase.
+
+noise
+    SD of the mean waveform's noise: the SD of the residuals (each snippet
+    minus the mean) over the square root of the number of snippets; none for
+    a file's mean waveform (then only the fractions of the amplitude apply).
 baseline
-    Median of the first :data:`BASELINE_FRACTION` of the mean waveform's
-    samples (at least :data:`MIN_BASELINE_SAMPLES`), subtracted from it. The
-    4 % (4 of 100 samples) stay ahead of broad spikes placed early in the
-    snippet (the simulator's start 0.17 ms after the snippet does).
-threshold
-    :data:`ONSET_THRESHOLD_FRACTION` (5 %) of the peak absolute amplitude of
-    the mean waveform.
+    Median of every sample outside the spike (before and after it, a
+    :data:`BASELINE_GUARD_MS` margin away), found in two passes: a first
+    spike extent from the median of the snippet's first
+    :data:`FIRST_PASS_BASELINE_FRACTION`, then the baseline outside it.
+phases
+    The mean waveform is cut into lobes at its baseline crossings, and a
+    lobe is also cut at the bottom of a dip followed by a new rise of more
+    than :data:`DIP_RISE_FRACTION` of the amplitude (a later wave riding on
+    the decay of a phase). The spike is the run of lobes around the largest
+    extremum in which each lobe is a **phase**: its peak reaches
+    :data:`PHASE_MIN_FRACTION` of the largest one and :data:`NOISE_K` noise
+    SDs, and it starts within :data:`MAX_PHASE_GAP_MS` of where the previous
+    phase ended. A smaller or later deflection is an after-wave
+    (afterpotential), not part of the spike; lobes smaller than the noise
+    between two phases are passed over.
 onset / return
-    First and last sample where ``|w|`` exceeds the threshold, searched in the
-    supra-threshold region around the largest extremum; the region bridges
-    dips below threshold shorter than :data:`MAX_SUBTHRESHOLD_GAP_MS` (zero
-    crossings between phases), so on a clean waveform onset and return are
-    the first and last supra-threshold samples of the snippet, while an
-    isolated noise bump far from the spike is ignored.
+    Walking outwards from the first (last) phase's peak, the first sample
+    where ``|w|`` falls to :data:`EDGE_FRACTION` of the amplitude or
+    :data:`NOISE_K` noise SDs (back at baseline), where the waveform crosses
+    baseline, or the bottom of a dip before a later wave.
 waveform_duration_ms (total duration)
     Onset to return.
 first_phase_ms
@@ -55,11 +70,30 @@ from scipy.ndimage import gaussian_filter1d
 from rapheunit.core.errors import BadParameterError, check_positive
 from rapheunit.core.model import Unit
 
-# Share of the mean waveform, from its start, whose median is the baseline.
-BASELINE_FRACTION = 0.04
+# First pass of the baseline: the median of this share of the snippet's start
+# (at least MIN_BASELINE_SAMPLES); the second pass uses every sample outside the
+# spike, this far from it.
+FIRST_PASS_BASELINE_FRACTION = 0.1
 MIN_BASELINE_SAMPLES = 2
-# Onset/return threshold as a fraction of the peak absolute amplitude.
-ONSET_THRESHOLD_FRACTION = 0.05
+BASELINE_GUARD_MS = 0.2
+# A lobe is a phase of the spike when its peak reaches 15 % of the largest
+# phase: the smallest phases of DRN spikes, the initial and the last
+# positivity, are 20-45 % of the main negativity (VanderMaelen & Aghajanian
+# 1983, Brain Res 289:109; Allers & Sharp 2003, Neuroscience 122:193), while
+# afterpotentials stay near 10 %.
+PHASE_MIN_FRACTION = 0.15
+# A phase, and the edge of the spike, must stand this many noise SDs above baseline.
+NOISE_K = 3.0
+# Back at baseline: |w| at or below 1 % of the amplitude (or the noise), so
+# that a slow, low last phase is followed to its end.
+EDGE_FRACTION = 0.01
+# Phases of one spike abut; a phase starting later than this after the
+# previous one ended is a separate wave.
+MAX_PHASE_GAP_MS = 0.2
+# A rise of this share of the amplitude after a dip starts a new wave.
+DIP_RISE_FRACTION = 0.02
+# The largest extremum's opposite phase must reach this share to give a peak-to-trough.
+OPPOSITE_PHASE_MIN_FRACTION = 0.05
 # Half-width is measured at this fraction of the largest phase's amplitude.
 HALF_AMPLITUDE_FRACTION = 0.5
 # The mean waveform is upsampled to at least this rate before measuring.
@@ -68,8 +102,6 @@ UPSAMPLED_MIN_RATE_HZ = 100_000.0
 # on a copy smoothed by a Gaussian of this SD (noise barely moves its extremum).
 MAX_ALIGN_SHIFT_MS = 0.3
 ALIGN_SMOOTHING_MS = 0.1
-# Dips below threshold shorter than this stay inside the spike (phase zero crossings).
-MAX_SUBTHRESHOLD_GAP_MS = 0.1
 # An aligned sample enters the mean only where at least this share of snippets cover it.
 MIN_ALIGNED_COVERAGE = 0.5
 # Shorter snippets cannot hold a baseline and a spike.
@@ -157,7 +189,7 @@ def waveform_features(
     >>> features.polarity, round(features.half_width_ms, 2), round(features.peak_to_trough_ms, 2)
     ('negative', 0.67, 1.0)
     >>> round(features.waveform_duration_ms, 2), round(features.first_phase_ms, 2)
-    (1.94, 0.98)
+    (2.0, 1.01)
     >>> waveform_features(None, None).reasons["waveform_duration_ms"]
     'no waveforms'
     """
@@ -172,7 +204,7 @@ def waveform_features(
         return _unmeasured(reason, is_mean=is_mean, amplitude_units=amplitude_units)
     aligned = snippets if is_mean else _align_on_extremum(snippets, sampling_rate_hz)
     mean, sd = _mean_and_sd(aligned)
-    features = _measure_mean(mean - _baseline(mean), sd, sampling_rate_hz)
+    features = _measure_mean(mean, sd, sampling_rate_hz, _noise_of_mean(aligned, mean, is_mean))
     features.amplitude_units = amplitude_units
     features.is_mean = is_mean
     features.n_waveforms = int(snippets.shape[0])
@@ -236,9 +268,17 @@ def _as_snippets(waveforms: np.ndarray, is_mean: bool) -> np.ndarray:
     return snippets
 
 
-def _baseline(waveform: np.ndarray) -> float:
-    n_samples = max(MIN_BASELINE_SAMPLES, round(BASELINE_FRACTION * waveform.size))
+def _first_pass_baseline(waveform: np.ndarray) -> float:
+    n_samples = max(MIN_BASELINE_SAMPLES, round(FIRST_PASS_BASELINE_FRACTION * waveform.size))
     return float(np.median(waveform[:n_samples]))
+
+
+def _noise_of_mean(aligned: np.ndarray, mean: np.ndarray, is_mean: bool) -> float:
+    """SD of the noise left in the mean of the snippets; NaN for a file's mean waveform."""
+    if is_mean or aligned.shape[0] < 2:
+        return float("nan")
+    residuals = aligned[:, _covered_columns(aligned)] - mean
+    return float(np.nanstd(residuals, ddof=1) / np.sqrt(aligned.shape[0]))
 
 
 def _largest_extremum(values: np.ndarray) -> tuple[int, float]:
@@ -255,7 +295,7 @@ def _align_on_extremum(snippets: np.ndarray, sampling_rate_hz: float) -> np.ndar
     """
     n_spikes, n_samples = snippets.shape
     template = snippets.mean(axis=0)
-    reference, sign = _largest_extremum(template - _baseline(template))
+    reference, sign = _largest_extremum(template - _first_pass_baseline(template))
     # Capped at a quarter snippet so every snippet still covers the middle half.
     max_shift = min(round(MAX_ALIGN_SHIFT_MS * sampling_rate_hz / 1000.0), n_samples // 4)
     low, high = max(reference - max_shift, 0), min(reference + max_shift + 1, n_samples)
@@ -305,17 +345,24 @@ def _upsample(values: np.ndarray, factor: int) -> np.ndarray:
     return CubicSpline(np.arange(values.size), values)(fine)
 
 
-def _measure_mean(mean: np.ndarray, sd: np.ndarray, sampling_rate_hz: float) -> WaveformFeatures:
+def _measure_mean(
+    mean: np.ndarray, sd: np.ndarray, sampling_rate_hz: float, noise_sd: float
+) -> WaveformFeatures:
     factor = max(1, int(np.ceil(UPSAMPLED_MIN_RATE_HZ / sampling_rate_hz - 1e-9)))
     upsampled_rate_hz = sampling_rate_hz * factor
-    waveform = _upsample(mean, factor)
+    ms_per_sample = 1000.0 / upsampled_rate_hz
+    raw = _upsample(mean, factor)
+    waveform = raw - _first_pass_baseline(raw)
+    extent = _spike_extent(waveform, noise_sd, ms_per_sample)
+    if extent is not None:  # second pass: the baseline is everything outside the spike
+        waveform = raw - _outside_baseline(raw, extent, round(BASELINE_GUARD_MS / ms_per_sample))
     extremum, sign = _largest_extremum(waveform)
     features = WaveformFeatures(
         sampling_rate_hz=sampling_rate_hz,
         upsampled_rate_hz=upsampled_rate_hz,
         mean_waveform=waveform,
         sd_waveform=_upsample(sd, factor),
-        time_ms=(np.arange(waveform.size) - extremum) / upsampled_rate_hz * 1000.0,
+        time_ms=(np.arange(waveform.size) - extremum) * ms_per_sample,
         amplitude=float(abs(waveform[extremum])),
         polarity="negative" if sign < 0 else "positive",
         trough_index=extremum,
@@ -324,26 +371,37 @@ def _measure_mean(mean: np.ndarray, sd: np.ndarray, sampling_rate_hz: float) -> 
         reason = "flat waveform"
         features.reasons.update(dict.fromkeys(MEASURE_NAMES, reason))
         return features
-    ms_per_sample = 1000.0 / upsampled_rate_hz
-    _measure_extent(features, waveform, ms_per_sample)
+    _measure_extent(features, waveform, noise_sd, ms_per_sample)
     _measure_half_width(features, sign * waveform, ms_per_sample)
     _measure_peak_to_trough(features, -sign * waveform, ms_per_sample)
     return features
 
 
-def _measure_extent(features: WaveformFeatures, waveform: np.ndarray, ms_per_sample: float) -> None:
+def _outside_baseline(raw: np.ndarray, extent: tuple[int, int], guard: int) -> float:
+    """Median of the samples at least ``guard`` away from the spike (first pass if none)."""
+    onset, end = extent
+    outside = np.r_[raw[: max(onset - guard, 0)], raw[end + guard + 1 :]]
+    return float(np.median(outside)) if outside.size >= MIN_BASELINE_SAMPLES else (
+        _first_pass_baseline(raw)
+    )
+
+
+def _measure_extent(
+    features: WaveformFeatures, waveform: np.ndarray, noise_sd: float, ms_per_sample: float
+) -> None:
     """Onset, return, total duration and first-phase duration."""
-    above = np.abs(waveform) > ONSET_THRESHOLD_FRACTION * features.amplitude
-    max_gap = round(MAX_SUBTHRESHOLD_GAP_MS / ms_per_sample)
-    onset, end = _region_around(above, features.trough_index, max_gap)
-    if onset == 0 or end == waveform.size - 1:
+    extent = _spike_extent(waveform, noise_sd, ms_per_sample)
+    if extent is None:
         reason = "spike does not start and end at baseline within the snippet"
         features.reasons.update(waveform_duration_ms=reason, first_phase_ms=reason)
         return
+    onset, end = extent
     features.onset_index, features.return_index = onset, end
     features.waveform_duration_ms = (end - onset) * ms_per_sample
-    onset_sign = np.sign(waveform[onset])
-    crossings = np.flatnonzero(waveform[onset : end + 1] * onset_sign <= 0)
+    # the first phase's sign: the first sample past the onset that stands out of baseline
+    inside = waveform[onset : end + 1]
+    onset_sign = np.sign(inside[np.argmax(np.abs(inside) > EDGE_FRACTION * features.amplitude)])
+    crossings = np.flatnonzero(inside[1:] * onset_sign < 0) + 1
     if crossings.size == 0:
         features.reasons["first_phase_ms"] = "monophasic: no zero crossing before return"
         return
@@ -351,15 +409,92 @@ def _measure_extent(features: WaveformFeatures, waveform: np.ndarray, ms_per_sam
     features.first_phase_ms = float(crossings[0] * ms_per_sample)
 
 
-def _region_around(above: np.ndarray, centre: int, max_gap: int) -> tuple[int, int]:
-    """First and last True of the run around ``centre``, bridging gaps <= ``max_gap``."""
-    indices = np.flatnonzero(above)
-    gaps = np.diff(indices) - 1
-    breaks = np.flatnonzero(gaps > max_gap)
-    run_starts = np.r_[indices[0], indices[breaks + 1]]
-    run_ends = np.r_[indices[breaks], indices[-1]]
-    run = int(np.searchsorted(run_ends, centre, side="left"))
-    return int(run_starts[run]), int(run_ends[run])
+def _spike_extent(
+    waveform: np.ndarray, noise_sd: float, ms_per_sample: float
+) -> tuple[int, int] | None:
+    """Onset and return of the spike's phases (module docstring); None off the snippet."""
+    magnitude = np.abs(waveform)
+    amplitude = float(magnitude.max())
+    if amplitude == 0:
+        return None
+    # A file's mean waveform comes without its snippets: no noise estimate, the floors apply.
+    noise = NOISE_K * noise_sd if np.isfinite(noise_sd) else 0.0
+    levels = _Levels(
+        phase=max(PHASE_MIN_FRACTION * amplitude, noise),
+        edge=max(EDGE_FRACTION * amplitude, noise),
+        rise=max(DIP_RISE_FRACTION * amplitude, noise),
+        gap=round(MAX_PHASE_GAP_MS / ms_per_sample),
+    )
+    peak = int(np.argmax(magnitude))
+    ends = [_last_phase_end(waveform, peak, step, levels) for step in (-1, 1)]
+    if ends[0] is None or ends[1] is None:
+        return None
+    return ends[0], ends[1]
+
+
+@dataclass(frozen=True)
+class _Levels:
+    """Thresholds of one waveform (in its units) and the largest gap between phases (samples)."""
+
+    phase: float
+    edge: float
+    rise: float
+    gap: int
+
+
+def _last_phase_end(
+    waveform: np.ndarray, peak: int, step: int, levels: _Levels
+) -> int | None:
+    """Walking from the largest phase in direction ``step``, where the spike's last phase ends."""
+    end = _walk_out(waveform, peak, step, levels)
+    while end is not None:
+        following = _next_phase_peak(waveform, end, step, levels)
+        if following is None:
+            return end
+        end = _walk_out(waveform, following, step, levels)
+    return None
+
+
+def _walk_out(waveform: np.ndarray, peak: int, step: int, levels: _Levels) -> int | None:
+    """From a phase's peak to where it is back at baseline, crosses it, or dips before a new wave.
+
+    None when the snippet ends first.
+    """
+    sign = np.sign(waveform[peak])
+    lowest = index = peak
+    while 0 <= index + step < waveform.size:
+        index += step
+        value = sign * waveform[index]
+        if value <= levels.edge:
+            return index
+        if value < sign * waveform[lowest]:
+            lowest = index
+        elif value - sign * waveform[lowest] > levels.rise:
+            return lowest
+    return None
+
+
+def _next_phase_peak(waveform: np.ndarray, end: int, step: int, levels: _Levels) -> int | None:
+    """Peak of the phase that starts within ``levels.gap`` beyond ``end``; None if there is none.
+
+    The phase runs until the waveform crosses baseline or the snippet ends (a
+    brief dip towards baseline, such as interpolation ringing at a phase's
+    start, stays inside it); it counts when its peak reaches ``levels.phase``.
+    """
+    stop = end + step * levels.gap
+    search = range(end + step, stop + step, step)
+    start = next(
+        (i for i in search if 0 <= i < waveform.size and abs(waveform[i]) > levels.edge), None
+    )
+    if start is None:
+        return None
+    sign = np.sign(waveform[start])
+    index = best = start
+    while 0 <= index < waveform.size and sign * waveform[index] > 0:
+        if abs(waveform[index]) > abs(waveform[best]):
+            best = index
+        index += step
+    return best if abs(waveform[best]) >= levels.phase else None
 
 
 def _measure_half_width(
@@ -392,7 +527,7 @@ def _measure_peak_to_trough(
     """Largest extremum to the following maximum of opposite sign (positive in ``mirrored``)."""
     extremum = features.trough_index
     following = extremum + int(np.argmax(mirrored[extremum:]))
-    if mirrored[following] <= ONSET_THRESHOLD_FRACTION * features.amplitude:
+    if mirrored[following] <= OPPOSITE_PHASE_MIN_FRACTION * features.amplitude:
         features.reasons["peak_to_trough_ms"] = "no opposite phase after the largest extremum"
         return
     features.peak_index = following

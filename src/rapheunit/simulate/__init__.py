@@ -4,7 +4,6 @@ from rapheunit.simulate.celltypes import CELL_TYPES, CellType
 from rapheunit.simulate.recordings import simulate_recording
 from rapheunit.simulate.waveforms import (
     HALF_AMPLITUDE_FRACTION,
-    ONSET_FRACTION,
     PEAK_MS,
     WAVEFORM_SAMPLING_RATE_HZ,
     WaveformDurations,
@@ -17,7 +16,6 @@ __all__ = [
     "CELL_TYPES",
     "DEFAULT_DATASET",
     "HALF_AMPLITUDE_FRACTION",
-    "ONSET_FRACTION",
     "PEAK_MS",
     "WAVEFORM_SAMPLING_RATE_HZ",
     "CellType",

@@ -25,7 +25,7 @@ Examples
 >>> CELL_TYPES["5ht_clock"].expected_class
 'putative_5ht'
 >>> sorted(name for name, cell in CELL_TYPES.items() if cell.responds)
-['5ht_burst', '5ht_clock']
+['5ht_burst', '5ht_clock', '5ht_positive_first', '5ht_slow_last_phase']
 """
 
 from __future__ import annotations
@@ -116,21 +116,34 @@ class CellType:
 class Phase:
     """One half-sine phase of a spike template.
 
-    ``fraction`` is its share of the template's support (all phases of a
-    shape sum to 1); ``amplitude`` is signed and relative to the largest
-    phase, whose amplitude is exactly -1.
+    ``fraction`` is its share of the spike's support (the phases of a shape
+    that belong to the spike sum to 1); ``amplitude`` is signed and relative
+    to the largest phase, whose amplitude is exactly -1. An ``after_wave``
+    follows the spike (a slow, low deflection such as an afterpotential): it
+    is drawn but is not part of the spike and its duration.
     """
 
     fraction: float
     amplitude: float
+    after_wave: bool = False
 
 
 # Extracellular shapes (a modelling choice, negative-dominant by convention):
 # broad 5-HT spikes get a small initial positivity, the main negativity and a
-# long positive after-phase; narrow non-5-HT spikes a negative-positive pair.
+# long positive after-phase, or a positive-negative pair; some have a slow, low
+# last phase (0.35 / 0.85 / 1.8 ms of a 3 ms spike). Narrow non-5-HT spikes are
+# a negative-positive pair, some followed by a slow after-wave at 10 % of the
+# peak that is not part of the spike.
 WAVEFORM_SHAPES: dict[str, tuple[Phase, ...]] = {
     "triphasic": (Phase(0.12, 0.25), Phase(0.30, -1.0), Phase(0.58, 0.45)),
+    "triphasic_slow_last": (Phase(0.35 / 3, 0.25), Phase(0.85 / 3, -1.0), Phase(0.6, 0.3)),
+    "biphasic_positive_first": (Phase(0.45, 0.6), Phase(0.55, -1.0)),
     "biphasic": (Phase(0.40, -1.0), Phase(0.60, 0.40)),
+    "biphasic_after_wave": (
+        Phase(0.40, -1.0),
+        Phase(0.60, 0.40),
+        Phase(1.5, -0.1, after_wave=True),
+    ),
 }
 
 CELL_TYPES: dict[str, CellType] = {
@@ -156,6 +169,36 @@ CELL_TYPES: dict[str, CellType] = {
             waveform_shape="triphasic",
             responds=True,
             doublet_fraction=DOUBLET_FRACTION,
+        ),
+        CellType(
+            name="5ht_positive_first",
+            expected_class=PUTATIVE_5HT,
+            subtype="clock_like",
+            baseline_rate_hz=SLOW_RATE_HZ,
+            cv_isi=REGULAR_CV,
+            waveform_total_ms=BROAD_TOTAL_MS,
+            waveform_shape="biphasic_positive_first",
+            responds=True,
+        ),
+        CellType(
+            name="5ht_slow_last_phase",
+            expected_class=PUTATIVE_5HT,
+            subtype="clock_like",
+            baseline_rate_hz=SLOW_RATE_HZ,
+            cv_isi=REGULAR_CV,
+            waveform_total_ms=BROAD_TOTAL_MS,
+            waveform_shape="triphasic_slow_last",
+            responds=True,
+        ),
+        CellType(
+            name="fast_after_wave",
+            expected_class=NON_5HT,
+            subtype="fast_firing",
+            baseline_rate_hz=FAST_RATE_HZ,
+            cv_isi=FAST_REGULAR_CV,
+            waveform_total_ms=NARROW_TOTAL_MS,
+            waveform_shape="biphasic_after_wave",
+            responds=False,
         ),
         CellType(
             name="fast_irregular",

@@ -1,22 +1,19 @@
 """Spike waveform templates of the simulator, with exactly known durations.
 
-Waveform definitions
---------------------
-Spike templates are sums of contiguous half-sine phases (see
-:func:`spike_template`); the durations a measurement should find are known
-exactly. They follow the definitions below, shared with
-:mod:`rapheunit.measures.waveform`:
+Waveform truth
+--------------
+Spike templates are runs of contiguous half-sine phases (see
+:func:`spike_template`), so where the spike starts and ends is known exactly
+from the template itself, not from any measurement's definitions:
 
-- total duration: from onset, the first point where ``|w|`` exceeds
-  :data:`ONSET_FRACTION` of the peak absolute amplitude before the first phase,
-  to return to baseline, the last point where ``|w|`` exceeds that level after
-  the last phase;
-- first-phase duration: from onset to the end of the first phase (the first
-  zero crossing);
+- total duration: the support of the spike's phases, from the start of the
+  first phase to the end of the last (an after-wave that follows the spike is
+  not part of it);
+- first-phase duration: the length of the first phase;
 - half-width: width of the largest phase at :data:`HALF_AMPLITUDE_FRACTION` of
   its amplitude;
 - peak-to-trough: time from the largest negative extremum to the following
-  positive maximum.
+  positive maximum (NaN when no positive phase follows it).
 """
 
 from __future__ import annotations
@@ -28,13 +25,11 @@ import numpy as np
 from rapheunit.core.errors import BadParameterError, check_option, check_positive, validate_type
 from rapheunit.simulate.celltypes import WAVEFORM_SHAPES, Phase
 
-# Waveform snippets: 4 ms at 25 kHz with the trough 1 ms after the snippet start
-# (neo's left_sweep), as stored by common spike-sorting rigs.
+# Waveform snippets: 6 ms at 25 kHz with the trough 2.4 ms after the snippet start (on a sample)
+# (neo's left_sweep), room for a 3.5 ms spike with baseline on both sides.
 WAVEFORM_SAMPLING_RATE_HZ = 25_000.0
-SNIPPET_SAMPLES = 100
-PEAK_MS = 1.0
-# Onset / return to baseline: |w| above 5 % of the peak absolute amplitude.
-ONSET_FRACTION = 0.05
+SNIPPET_SAMPLES = 150
+PEAK_MS = 2.4
 # Half-width is measured at half the amplitude of the largest phase.
 HALF_AMPLITUDE_FRACTION = 0.5
 # Per-spike amplitude jitter (relative SD) on top of the additive noise.
@@ -43,7 +38,7 @@ AMPLITUDE_JITTER_SD = 0.05
 
 @dataclass(frozen=True)
 class WaveformDurations:
-    """Exact durations (ms) of a noiseless template, per the module's definitions."""
+    """Exact durations (ms) of a noiseless template (module docstring)."""
 
     total_ms: float
     first_phase_ms: float
@@ -67,35 +62,27 @@ class _Layout:
         return float(self.starts_ms[phase] + self.durations_ms[phase] / 2.0)
 
 
-
-def _threshold_offset(phase: Phase, duration_ms: float) -> float:
-    """Time from a half-sine phase's zero to where it crosses the onset threshold."""
-    return duration_ms * float(np.arcsin(ONSET_FRACTION / abs(phase.amplitude))) / np.pi
+def _phases(shape: str) -> tuple[Phase, ...]:
+    return WAVEFORM_SHAPES[check_option(shape, WAVEFORM_SHAPES, "shape")]
 
 
 def _layout(total_ms: float, shape: str) -> _Layout:
-    phases = WAVEFORM_SHAPES[check_option(shape, WAVEFORM_SHAPES, "shape")]
+    """Every phase, after-waves included, scaled so the spike's phases span ``total_ms``."""
     check_positive(total_ms, "total_ms")
-    # Total duration is the support minus the sub-threshold rise and decay, both
-    # proportional to the support, so the support follows in closed form.
-    first, last = phases[0], phases[-1]
-    support_ms = total_ms / (
-        1.0 - _threshold_offset(first, first.fraction) - _threshold_offset(last, last.fraction)
-    )
-    durations = support_ms * np.array([phase.fraction for phase in phases])
+    durations = total_ms * np.array([phase.fraction for phase in _phases(shape)])
     starts = np.concatenate(([0.0], np.cumsum(durations)[:-1]))
-    return _Layout(starts, durations, np.array([phase.amplitude for phase in phases]))
+    return _Layout(starts, durations, np.array([phase.amplitude for phase in _phases(shape)]))
 
 
 def template_durations(total_ms: float, shape: str = "triphasic") -> WaveformDurations:
-    """Durations a measurement must find on the noiseless :func:`spike_template`.
+    """Durations of the noiseless :func:`spike_template`, from its phases.
 
     Parameters
     ----------
     total_ms : float
-        Requested total duration (onset to return to baseline), ms.
+        Total duration: the support of the spike's phases, ms.
     shape : str
-        ``"triphasic"`` or ``"biphasic"`` (see ``celltypes.WAVEFORM_SHAPES``).
+        A key of ``celltypes.WAVEFORM_SHAPES``.
 
     Returns
     -------
@@ -105,24 +92,30 @@ def template_durations(total_ms: float, shape: str = "triphasic") -> WaveformDur
     Examples
     --------
     >>> durations = template_durations(2.2, "triphasic")
-    >>> round(durations.total_ms, 6)
-    2.2
+    >>> round(durations.total_ms, 6), round(durations.first_phase_ms, 3)
+    (2.2, 0.264)
     >>> durations.half_width_ms < durations.peak_to_trough_ms < durations.total_ms
     True
     """
     layout = _layout(total_ms, shape)
-    phases = WAVEFORM_SHAPES[shape]
+    in_spike = np.array([not phase.after_wave for phase in _phases(shape)])
     trough = layout.largest
-    following = trough + 1 + int(np.argmax(layout.amplitudes[trough + 1 :]))
+    following = [
+        index
+        for index in range(trough + 1, layout.amplitudes.size)
+        if in_spike[index] and layout.amplitudes[index] > 0
+    ]
     # Width of a half-sine above a fraction q of its peak is d * (1 - 2 asin(q) / pi).
     half_width = layout.durations_ms[trough] * (
         1.0 - 2.0 * np.arcsin(HALF_AMPLITUDE_FRACTION) / np.pi
     )
-    first_duration = float(layout.durations_ms[0])
+    peak_to_trough = (
+        layout.center_ms(following[0]) - layout.center_ms(trough) if following else np.nan
+    )
     return WaveformDurations(
-        total_ms=float(total_ms),
-        first_phase_ms=first_duration - _threshold_offset(phases[0], first_duration),
-        peak_to_trough_ms=layout.center_ms(following) - layout.center_ms(trough),
+        total_ms=float(layout.durations_ms[in_spike].sum()),
+        first_phase_ms=float(layout.durations_ms[0]),
+        peak_to_trough_ms=float(peak_to_trough),
         half_width_ms=float(half_width),
     )
 
@@ -142,15 +135,17 @@ def spike_template(
     (``celltypes.WAVEFORM_SHAPES``): phase ``j`` spans ``d_j`` ms and equals
     ``a_j * amplitude_uv * sin(pi * (t - start_j) / d_j)``. The largest phase is
     negative with depth ``amplitude_uv`` and its trough sits at ``peak_ms``.
-    Phase lengths are scaled so that the total duration (module docstring)
-    equals ``total_ms``; :func:`template_durations` gives the other durations.
+    Phase lengths are scaled so that the spike's phases span ``total_ms``
+    (an after-wave follows them); :func:`template_durations` gives the
+    durations.
 
     Parameters
     ----------
     total_ms : float
-        Total duration: onset to return to baseline at 5 % of the peak, ms.
+        Total duration: the support of the spike's phases, ms.
     shape : str
-        ``"triphasic"`` (broad 5-HT-like) or ``"biphasic"`` (narrow).
+        A key of ``celltypes.WAVEFORM_SHAPES`` (broad ``"triphasic"``, narrow
+        ``"biphasic"``, ...).
     amplitude_uv : float
         Depth of the trough, uV.
     sampling_rate_hz : float
@@ -169,7 +164,7 @@ def spike_template(
     --------
     >>> template = spike_template(2.2, amplitude_uv=100.0)
     >>> template.shape, int(np.argmin(template)), float(round(template.min(), 1))
-    ((100,), 25, -100.0)
+    ((150,), 60, -100.0)
     """
     check_positive(amplitude_uv, "amplitude_uv")
     check_positive(sampling_rate_hz, "sampling_rate_hz")
