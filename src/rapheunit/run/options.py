@@ -125,7 +125,7 @@ class PopulationOptions:
         dropping units the query picked: by default lost units, possible unit
         loss and QC fail. Giving rules replaces the default list; ``("none",)``
         or ``()`` keeps every unit the query picked.
-    bootstrap_resamples : int
+    pooled_ci_resamples : int
         Cells-resampled refits for the pooled ED50 CI; 0 keeps the profile CI,
         which treats the points of one cell as independent.
     group_by : str, optional
@@ -150,7 +150,7 @@ class PopulationOptions:
         parse=parse_exclusions,
         choices=(*EXCLUSION_RULES, NO_EXCLUSION),
     )
-    bootstrap_resamples: int = param(
+    pooled_ci_resamples: int = param(
         BOOTSTRAP_RESAMPLES,
         "resamples of cells for the pooled ED50 CI (0: profile CI, points taken as independent)",
         metavar="N",
@@ -169,8 +169,8 @@ class PopulationOptions:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "exclude", parse_exclusions(self.exclude))
-        validate_type(self.bootstrap_resamples, int, "bootstrap_resamples")
-        check_positive(self.bootstrap_resamples, "bootstrap_resamples", allow_zero=True)
+        validate_type(self.pooled_ci_resamples, int, "pooled_ci_resamples")
+        check_positive(self.pooled_ci_resamples, "pooled_ci_resamples", allow_zero=True)
 
 
 @dataclass(frozen=True)

@@ -382,7 +382,7 @@ def population_tables(
             chosen_fits,
             group_col=choice.group_by,
             params=options.fit,
-            resamples=choice.bootstrap_resamples,
+            resamples=choice.pooled_ci_resamples,
         )
     if selection.picked.empty:
         return summary, population
