@@ -323,9 +323,25 @@ def _summarize_group(
         statistics["test"] == OMNIBUS_TEST, ["drug", "test", "statistic", "df", "p", "note"]
     ]
     pooled = pooled_fit(doses, params=params, resamples=resamples)
+    unit_fits = _with_censoring_doses(unit_fits, doses)
     rows = [_drug_summary(drug, unit_fits, pooled) for drug in pooled["drug"]]
     summary = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["drug"])
     return summary.merge(omnibus, on="drug", how="left"), population
+
+
+def _with_censoring_doses(unit_fits: pd.DataFrame, doses: pd.DataFrame) -> pd.DataFrame:
+    """Fits whose ED50 is a bound but has no value get the unit's highest (lowest) dose."""
+    fits = unit_fits.copy()
+    for flag, extreme in (("ed50_is_lower_bound", "max"), ("ed50_is_upper_bound", "min")):
+        if flag not in fits.columns:
+            continue
+        key = [*UNIT_KEY, "drug"]
+        bound = doses.groupby(key, as_index=False)["cumulative_dose"].agg(extreme)
+        at = fits[key].merge(bound, on=key, how="left")["cumulative_dose"].to_numpy()
+        flagged = fits[flag].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        missing = flagged & fits["ed50"].isna().to_numpy()
+        fits.loc[missing, "ed50"] = at[missing]
+    return fits
 
 
 def _drug_summary(drug: str, unit_fits: pd.DataFrame, pooled: pd.DataFrame) -> dict[str, Any]:
