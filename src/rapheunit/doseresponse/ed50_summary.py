@@ -14,7 +14,7 @@ Two problems with the obvious summaries, and what is done instead:
 - One Hill fit to the points of all units treats the points as independent,
   although they come from a few cells: its profile CI is too narrow.
   :func:`cluster_bootstrap_ci` resamples whole cells with replacement and
-  refits (a cluster bootstrap; Davison & Hinkley 1997, section 3.8).
+  refits (a cluster bootstrap for hierarchical data; Davison & Hinkley 1997, ch. 3).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from scipy import stats
 from rapheunit.core.errors import BadParameterError, validate_type
 from rapheunit.doseresponse.fits import DEFAULT_FIT_PARAMS, FitParams, fit_hill_batch
 
-# Resamples of the cluster bootstrap: enough for the 2.5 and 97.5 percentiles
-# to move by less than their own sampling error between seeds.
+# Resamples of the cluster bootstrap: about 1000 for percentile intervals
+# (Efron & Tibshirani 1993, An Introduction to the Bootstrap).
 BOOTSTRAP_RESAMPLES = 1000
 # The bootstrap is seeded (with the drug's name), so a batch gives the same CI every run.
 BOOTSTRAP_SEED = 20_261_205

@@ -32,9 +32,13 @@ EXCLUSION_RULES = {
     # QC verdict fail (refractory violations, unstable baseline, unit loss, ...)
     "qc_fail": "qc_status == 'fail'",
 }
+# Every rule by default: a lost unit reads as complete inhibition, and a QC fail
+# means its numbers are not to be trusted (rapheunit.measures.qc).
 DEFAULT_EXCLUSIONS = tuple(EXCLUSION_RULES)
 # Given alone to --exclude, keeps every unit the query picked.
 NO_EXCLUSION = "none"
+# What --exclude accepts.
+EXCLUSION_CHOICES = (*EXCLUSION_RULES, NO_EXCLUSION)
 # Doses are grouped after rounding to this many significant digits, so that
 # cumulative totals summed in a different order still meet.
 DOSE_SIGNIFICANT_DIGITS = 10
@@ -54,7 +58,7 @@ def parse_exclusions(names: Sequence[str] | str) -> tuple[str, ...]:
     rules = tuple(name for name in given if name != NO_EXCLUSION)
     unknown = [name for name in rules if name not in EXCLUSION_RULES]
     if unknown:
-        known = ", ".join([*EXCLUSION_RULES, NO_EXCLUSION])
+        known = ", ".join(EXCLUSION_CHOICES)
         raise BadParameterError(f"unknown exclusion rule {unknown[0]!r}; choose from {known}")
     return rules
 

@@ -24,8 +24,7 @@ from rapheunit.doseresponse.fits import DEFAULT_FIT_PARAMS, FitParams
 from rapheunit.doseresponse.groups import GroupParams
 from rapheunit.doseresponse.selection import (
     DEFAULT_EXCLUSIONS,
-    EXCLUSION_RULES,
-    NO_EXCLUSION,
+    EXCLUSION_CHOICES,
     parse_exclusions,
 )
 from rapheunit.io.load import LoadOptions
@@ -144,11 +143,11 @@ class PopulationOptions:
     exclude: tuple[str, ...] = param(
         DEFAULT_EXCLUSIONS,
         "leave units meeting this rule out of the population; repeatable, replaces the "
-        f"default list; '{NO_EXCLUSION}' keeps every selected unit",
+        "default list; 'none' keeps every selected unit",
         metavar="RULE",
         repeatable=True,
         parse=parse_exclusions,
-        choices=(*EXCLUSION_RULES, NO_EXCLUSION),
+        choices=EXCLUSION_CHOICES,
     )
     pooled_ci_resamples: int = param(
         BOOTSTRAP_RESAMPLES,
