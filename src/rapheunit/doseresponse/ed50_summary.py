@@ -213,9 +213,7 @@ def cluster_bootstrap_ci(
         return float("nan"), float("nan"), NO_CI_METHOD
     rng = np.random.default_rng([BOOTSTRAP_SEED, zlib.crc32(seed_text.encode())])
     drawn = rng.integers(0, n_units, size=(resamples, n_units))
-    fits = fit_hill_batch(
-        dose[drawn].reshape(resamples, -1), response[drawn].reshape(resamples, -1), params
-    )
+    fits = fit_hill_batch(*_resampled_points(dose, response, drawn), params)
     log_ed50 = _resampled_log_ed50(fits)
     log_ed50 = log_ed50[~np.isnan(log_ed50)]
     if log_ed50.size < resamples / 2:
@@ -224,6 +222,26 @@ def cluster_bootstrap_ci(
     low = np.quantile(log_ed50, tail, method="lower")
     high = np.quantile(log_ed50, 1.0 - tail, method="higher")
     return float(10.0**low), float(10.0**high), BOOTSTRAP_CI_METHOD
+
+
+def _resampled_points(
+    dose: np.ndarray, response: np.ndarray, drawn: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each resample's points as rows; the means over its cells when every cell has every point.
+
+    With the same points in every cell the least-squares fit to all points and the fit to
+    the mean at each point have the same minimum, so the smaller problem is fitted.
+    """
+    has_point = np.isfinite(dose) & np.isfinite(response)
+    same_points = np.all(has_point == has_point[0]) and np.allclose(
+        dose[:, has_point[0]], dose[0, has_point[0]]
+    )
+    if same_points:
+        columns = has_point[0]
+        mean_response = response[:, columns][drawn].mean(axis=1)
+        return np.broadcast_to(dose[0, columns], mean_response.shape), mean_response
+    n_resamples = drawn.shape[0]
+    return dose[drawn].reshape(n_resamples, -1), response[drawn].reshape(n_resamples, -1)
 
 
 def _resampled_log_ed50(fits: pd.DataFrame) -> np.ndarray:
