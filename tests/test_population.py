@@ -249,6 +249,21 @@ def test_median_is_a_lower_bound_when_half_the_units_lie_beyond_the_top_dose() -
             assert result["median"] <= 160.0 + 1e-9
 
 
+def test_median_resting_on_units_below_the_lowest_dose_is_an_upper_bound() -> None:
+    fits = pd.DataFrame(
+        {
+            "drug": "ipsapirone",
+            "fit_status": "ok",
+            "ed50": [5.0, 5.0, 5.0, 40.0],
+            "ed50_is_lower_bound": False,
+            "ed50_is_upper_bound": [True, True, True, False],
+        }
+    )
+    result = ed50_distribution(fits)
+    assert result["median"] == pytest.approx(5.0) and result["median_is_upper_bound"]
+    assert not result["median_is_lower_bound"] and np.isnan(result["geometric_mean"])
+
+
 def test_ed50_distribution_with_too_few_estimates() -> None:
     one = ed50_distribution(pd.DataFrame({"drug": "x", "fit_status": ["ok"], "ed50": [50.0]}))
     assert one["geometric_mean"] == pytest.approx(50.0) and np.isnan(one["ci_low"])

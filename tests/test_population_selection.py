@@ -110,6 +110,16 @@ def test_a_lost_unit_does_not_move_the_population_mean(experiment) -> None:
     assert (units.loc[["a", "b", "c"], "population_exclusion"] == "").all()
 
 
+def test_the_pooled_fit_is_that_of_the_trusted_units_alone(experiment) -> None:
+    folder, _ = experiment
+    default = rapheunit.analyze(folder, report=False).summary.iloc[0]
+    trusted_only = rapheunit.analyze(
+        folder, report=False, select="unit != 'lost'", exclude=["none"]
+    ).summary.iloc[0]
+    assert default["pooled_ed50"] == pytest.approx(trusted_only["pooled_ed50"])
+    assert default["ed50_median"] == pytest.approx(trusted_only["ed50_median"])
+
+
 def test_exclude_none_keeps_every_selected_unit(experiment) -> None:
     folder, trains = experiment
     batch = rapheunit.analyze(folder, report=False, exclude=["none"])
