@@ -14,8 +14,9 @@ within-unit noise or its variance changes with dose:
   it received, against 0 (the summary-measure approach to serial
   measurements; Matthews, Altman, Campbell & Royston 1990, BMJ 300:230).
   Under the null hypothesis that no dose changes firing it is exact for
-  normal units, with any number of doses, any number of cells >= 2 and doses
-  missing for some units.
+  normal units that share their doses, with any number of doses and of cells
+  >= 2; units that miss doses make the unit means unequally variable, and
+  the test approximate.
 
 A mixed model's Wald tests with one residual variance across doses were
 anticonservative here: with four units, null false-positive rates at 5 % of
