@@ -31,7 +31,7 @@ import pandas as pd
 
 from rapheunit import cli
 from rapheunit.core import epochs, markers
-from rapheunit.doseresponse import groups
+from rapheunit.doseresponse import dose_tests, ed50_summary, groups, selection
 from rapheunit.doseresponse.fits import FitParams
 from rapheunit.io import doses
 from rapheunit.io.readers import limits
@@ -52,6 +52,8 @@ SOURCE_MODULES = (
     "rapheunit.doseresponse.groups",
     "rapheunit.io.load",
     "rapheunit.doseresponse.population",
+    "rapheunit.doseresponse.selection",
+    "rapheunit.doseresponse.ed50_summary",
     "rapheunit.measures.qc_params",
     "rapheunit.io.readers.limits",
     "rapheunit.measures.timecourse",
@@ -595,7 +597,13 @@ def defaults_reference() -> str:
         "## Dose-response fit (`rapheunit.doseresponse.FitParams`)",
         params_table(FitParams, notes),
         "## Population (`rapheunit.run.options.PopulationOptions`)",
+        rst_block(docstring_paragraphs(selection, "The query", to_end=True)),
         params_table(options.PopulationOptions, notes),
+        "### Population statistics (`rapheunit.doseresponse.dose_tests`)",
+        rst_block(docstring_paragraphs(dose_tests, "Each unit is its own control", to_end=True)),
+        "### ED50 summaries (`rapheunit.doseresponse.ed50_summary`)",
+        rst_block(docstring_paragraphs(ed50_summary, "Two problems", to_end=True)),
+        constants_table(ed50_summary, notes),
         qc_section(notes),
         "## Time course after a single dose (`rapheunit.measures.timecourse.TimecourseParams`)",
         params_table(timecourse.TimecourseParams, notes),

@@ -1,4 +1,4 @@
-"""Tests of population means, pooled fits, ED50 spread, mixed-model statistics and summaries."""
+"""Tests of population means, pooled fits, ED50 spread, small-sample statistics and summaries."""
 
 from __future__ import annotations
 
@@ -167,10 +167,10 @@ def test_ed50_distribution_by_hand() -> None:
     fits = pd.DataFrame(
         {
             "drug": "ipsapirone",
-            "fit_status": ["ok", "ok", "ok", "ok", "no_response"],
-            "ed50": [20.0, 40.0, 80.0, 320.0, np.nan],
-            "ed50_is_lower_bound": [False, False, False, True, False],
-            "ed50_is_upper_bound": [False, False, False, False, False],
+            "fit_status": ["ok", "ok", "ok", "no_response"],
+            "ed50": [20.0, 40.0, 80.0, np.nan],
+            "ed50_is_lower_bound": False,
+            "ed50_is_upper_bound": False,
         }
     )
     result = ed50_distribution(fits)
@@ -179,7 +179,89 @@ def test_ed50_distribution_by_hand() -> None:
     assert result["geometric_mean"] == pytest.approx(40.0)
     assert result["ci_low"] == pytest.approx(10 ** (logs.mean() - half_width))
     assert result["ci_high"] == pytest.approx(10 ** (logs.mean() + half_width))
-    assert (result["n"], result["n_lower_bound"], result["n_upper_bound"]) == (3, 1, 0)
+    assert result["median"] == pytest.approx(40.0) and not result["median_is_lower_bound"]
+    assert (result["n"], result["n_lower_bound"], result["n_upper_bound"]) == (3, 0, 0)
+
+
+def test_censored_units_count_in_the_median_not_dropped() -> None:
+    # ED50 > 320 (the top dose) for one unit: placed above the top dose, the median
+    # of (20, 40, 80, >320) is the geometric midpoint of 40 and 80
+    fits = pd.DataFrame(
+        {
+            "drug": "ipsapirone",
+            "fit_status": "ok",
+            "ed50": [20.0, 40.0, 80.0, 320.0],
+            "ed50_is_lower_bound": [False, False, False, True],
+            "ed50_is_upper_bound": False,
+        }
+    )
+    result = ed50_distribution(fits)
+    ranked = np.log10([20.0, 40.0, 80.0, np.inf])
+    assert result["median"] == pytest.approx(10 ** np.median(ranked))
+    assert not result["median_is_lower_bound"]
+    # a mean cannot be made from a value known only as "> 320": none is given
+    assert np.isnan(result["geometric_mean"]) and np.isnan(result["ci_low"])
+    assert (result["n"], result["n_lower_bound"]) == (3, 1)
+
+
+def test_median_with_units_censored_at_different_top_doses() -> None:
+    # Product-limit by hand over 20, >40, 60, 80, >160: S(20) = 4/5; 40 censored;
+    # S(60) = 4/5 * 2/3 = 0.533; S(80) = 0.533 * 1/2 = 0.267 <= 0.5, so the median is 80.
+    # (Dropping the censored units would give 60.)
+    fits = pd.DataFrame(
+        {
+            "drug": "ipsapirone",
+            "fit_status": "ok",
+            "ed50": [20.0, 40.0, 60.0, 80.0, 160.0],
+            "ed50_is_lower_bound": [False, True, False, False, True],
+        }
+    )
+    assert ed50_distribution(fits)["median"] == pytest.approx(80.0)
+
+
+def test_median_is_a_lower_bound_when_half_the_units_lie_beyond_the_top_dose() -> None:
+    fits = pd.DataFrame(
+        {
+            "drug": "ipsapirone",
+            "fit_status": "ok",
+            "ed50": [40.0, 80.0, 160.0, 160.0, 160.0],
+            "ed50_is_lower_bound": [False, False, True, True, True],
+        }
+    )
+    result = ed50_distribution(fits)
+    assert result["median_is_lower_bound"] and result["median"] == pytest.approx(160.0)
+    rng = np.random.default_rng(0)
+    for _ in range(50):  # with one top dose: the median with censored units ranked on top
+        ed50 = 10 ** rng.uniform(0.5, 2.5, rng.integers(1, 9))
+        above = ed50 > 160.0
+        reported = np.where(above, 160.0, ed50)
+        fits = pd.DataFrame(
+            {"drug": "x", "fit_status": "ok", "ed50": reported, "ed50_is_lower_bound": above}
+        )
+        result = ed50_distribution(fits)
+        ranked = np.sort(np.where(above, np.inf, np.log10(ed50)))
+        expected = np.median(ranked)
+        if np.isfinite(expected):
+            assert result["median"] == pytest.approx(10**expected)
+            assert not result["median_is_lower_bound"]
+        else:
+            assert result["median_is_lower_bound"]
+            assert result["median"] <= 160.0 + 1e-9
+
+
+def test_median_resting_on_units_below_the_lowest_dose_is_an_upper_bound() -> None:
+    fits = pd.DataFrame(
+        {
+            "drug": "ipsapirone",
+            "fit_status": "ok",
+            "ed50": [5.0, 5.0, 5.0, 40.0],
+            "ed50_is_lower_bound": False,
+            "ed50_is_upper_bound": [True, True, True, False],
+        }
+    )
+    result = ed50_distribution(fits)
+    assert result["median"] == pytest.approx(5.0) and result["median_is_upper_bound"]
+    assert not result["median_is_lower_bound"] and np.isnan(result["geometric_mean"])
 
 
 def test_ed50_distribution_with_too_few_estimates() -> None:
@@ -210,17 +292,20 @@ def _holm_by_hand(p: np.ndarray) -> np.ndarray:
     return adjusted
 
 
-def test_mixed_model_runs_with_missing_doses() -> None:
+def test_statistics_run_with_missing_doses() -> None:
     table = curve_units(10, seed=2, missing=0.25)
     assert table.groupby("unit").size().min() < CUMULATIVE.size, "the test needs missing doses"
     result = dose_statistics(table)
     omnibus = result[result["test"] == OMNIBUS_TEST].iloc[0]
     post_hoc = result[result["test"] == POST_HOC_TEST]
-    assert omnibus["df"] == CUMULATIVE.size
-    assert omnibus["p"] < 1e-6 and omnibus["statistic"] > 0
+    assert OMNIBUS_TEST == "summary_measure_t" and POST_HOC_TEST == "paired_t"
+    assert omnibus["df"] == 10 - 1
+    assert omnibus["p"] < 1e-6 and omnibus["statistic"] < 0
     assert omnibus["n_observations"] == len(table) and omnibus["n_units"] == 10
     assert post_hoc["cumulative_dose"].tolist() == CUMULATIVE.tolist()
-    assert post_hoc["df"].isna().all()
+    units_at_dose = table.groupby("cumulative_dose")["unit"].nunique().to_numpy()
+    np.testing.assert_array_equal(post_hoc["df"], units_at_dose - 1)
+    np.testing.assert_array_equal(post_hoc["n_units"], units_at_dose)
     # the top dose inhibits by ~80 %: far from baseline after correction
     assert post_hoc["p_holm"].iloc[-1] < 1e-6
     assert post_hoc["estimate"].iloc[-1] == pytest.approx(-80.0, abs=10.0)
@@ -250,9 +335,16 @@ def test_balanced_estimates_equal_mean_change_from_baseline() -> None:
 
 def test_too_few_units_gives_nan_and_a_note() -> None:
     result = dose_statistics(long_table({"a": [80.0, 40.0, 10.0]}))
-    assert len(result) == 1
-    assert np.isnan(result["p"].iloc[0])
+    assert result["p"].isna().all() and result["df"].isna().all()
     assert "too few" in result["note"].iloc[0]
+    assert result["note"].iloc[1:].str.contains("fewer than two").all()
+
+
+def test_units_identical_at_a_dose_give_an_infinite_t_with_a_note() -> None:
+    result = dose_statistics(long_table({"a": [80.0, 0.0], "b": [70.0, 0.0], "c": [75.0, 0.0]}))
+    top = result[(result["test"] == POST_HOC_TEST) & (result["cumulative_dose"] == 20.0)].iloc[0]
+    assert top["statistic"] == -np.inf and top["p"] == 0.0
+    assert "do not differ" in top["note"]
 
 
 def test_statistics_skip_antagonist_and_vehicle() -> None:
@@ -303,11 +395,17 @@ def test_summary_per_group_and_drug(simulated) -> None:
     expected = ed50_distribution(fits[fits["cell_type"] == "5ht_clock"])
     assert serotonergic["ed50_geometric_mean"] == pytest.approx(expected["geometric_mean"])
     assert serotonergic["n_units"] == 9 and fast["n_units"] == 3
-    assert serotonergic["p"] < 1e-6 and serotonergic["df"] == 6
+    clock = fits.loc[fits["cell_type"] == "5ht_clock", ["recording", "unit"]].drop_duplicates()
+    agonist = doses[doses["drug"] == "ipsapirone"].merge(clock, on=["recording", "unit"])
+    per_dose = agonist.groupby(["recording", "unit", "cumulative_dose"])["pct_baseline"].mean()
+    unit_means = per_dose.groupby(level=["recording", "unit"]).mean() - 100.0
+    assert serotonergic["p"] == pytest.approx(stats.ttest_1samp(unit_means, 0.0).pvalue)
+    assert serotonergic["p"] < 1e-4 and serotonergic["df"] == 9 - 1
+    assert serotonergic["test"] == OMNIBUS_TEST
     assert fast["p"] > 0.01
     assert serotonergic["pooled_fit_status"] == "ok" and fast["pooled_fit_status"] == "no_response"
     assert serotonergic["mean_reversal_pct"] > 70.0
-    assert {"statistic", "p_holm", "fitted_pct_baseline"} <= set(population.columns)
+    assert {"test", "statistic", "df", "p_holm", "fitted_pct_baseline"} <= set(population.columns)
     agonist_rows = population[(population["drug"] == "ipsapirone")]
     assert len(agonist_rows) == 12  # 6 doses x 2 groups
     assert (population.loc[population["drug"] == "WAY-100635", "p"].isna()).all()
@@ -325,3 +423,55 @@ def test_summary_with_unknown_group_column_is_rejected(simulated) -> None:
     doses, fits = simulated
     with pytest.raises(BadParameterError, match="treatment"):
         summarize(doses, fits, group_col="treatment")
+
+
+# --- censoring and the pooled CI in summaries ----------------------------------------------
+
+
+def test_pooled_ci_resamples_cells_not_points() -> None:
+    # Recording every window twice doubles the points but not the cells: a CI that
+    # resamples cells must not change, whereas one that counts points shrinks.
+    table = curve_units(6, seed=8)
+    twice = pd.concat([table, table.assign(injection_time_s=table["injection_time_s"] + 1.0)])
+    once_fit = pooled_fit(table, resamples=200).iloc[0]
+    twice_fit = pooled_fit(twice, resamples=200).iloc[0]
+    assert once_fit["ed50_ci_method"] == "cluster_bootstrap_percentile"
+    assert twice_fit["n_points"] == 2 * once_fit["n_points"]
+    assert twice_fit["ed50"] == pytest.approx(once_fit["ed50"], rel=1e-6)
+    assert twice_fit["ed50_ci_low"] == pytest.approx(once_fit["ed50_ci_low"], rel=1e-6)
+    assert twice_fit["ed50_ci_high"] == pytest.approx(once_fit["ed50_ci_high"], rel=1e-6)
+    assert once_fit["ed50_ci_low"] < once_fit["ed50"] < once_fit["ed50_ci_high"]
+    # the summary's pooled CI is the cluster bootstrap
+    summary, _ = summarize(twice, unit_dose_response(table), resamples=200)
+    assert summary["pooled_ed50_ci_method"].iloc[0] == "cluster_bootstrap_percentile"
+    assert summary["pooled_ed50_ci_low"].iloc[0] == pytest.approx(once_fit["ed50_ci_low"])
+
+
+def test_pooled_ci_needs_three_cells() -> None:
+    fit = pooled_fit(curve_units(2, seed=9), resamples=100).iloc[0]
+    assert fit["fit_status"] == "ok" and np.isnan(fit["ed50_ci_low"])
+    assert fit["ed50_ci_method"].startswith("none")
+
+
+def test_summary_keeps_units_beyond_the_top_dose_in_the_median() -> None:
+    # three units with ED50s of 20, 30 and 40 and three beyond the top dose (80)
+    pct = {
+        f"u{index}": list(hill_response(np.log10(CUMULATIVE), np.log10(ed50), 2.0, 0.0))
+        for index, ed50 in enumerate([20.0, 30.0, 40.0, 100.0, 120.0, 150.0])
+    }
+    table = long_table(pct)
+    fits = unit_dose_response(table)
+    assert fits["fit_status"].eq("ok").all()
+    assert fits["ed50_is_lower_bound"].tolist() == [False] * 3 + [True] * 3
+    summary, _ = summarize(table, fits, resamples=0)
+    row = summary.iloc[0]
+    # ranked with the censored units above 80, the median lies between 40 and >80:
+    # it is at least 40, and the geometric mean of the three estimates (28.8) is not given
+    assert row["ed50_median"] == pytest.approx(40.0) and row["ed50_median_is_lower_bound"]
+    assert np.isnan(row["ed50_geometric_mean"])
+    assert (row["n_ed50"], row["n_lower_bound"]) == (3, 3)
+    # a fit that gives no value for a lower-bound ED50 is censored at the unit's top dose
+    hidden = fits.assign(ed50=np.where(fits["ed50_is_lower_bound"], np.nan, fits["ed50"]))
+    summary_hidden, _ = summarize(table, hidden, resamples=0)
+    assert summary_hidden["ed50_median"].iloc[0] == pytest.approx(row["ed50_median"])
+    assert summary_hidden["n_lower_bound"].iloc[0] == row["n_lower_bound"]

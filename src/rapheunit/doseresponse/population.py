@@ -1,94 +1,56 @@
 """Population dose-response: mean +/- SEM per dose, pooled fit, ED50 spread, statistics.
 
 Units are pooled per drug and cumulative dose. Which units enter is the
-caller's choice (by default the putative 5-HT units): :func:`select_units`
-filters a unit table with a pandas query, and its ``recording`` and ``unit``
-columns restrict every function here through ``unit_ids``.
+caller's choice (:mod:`rapheunit.doseresponse.selection`: by default the
+putative 5-HT units, without lost and QC-failed units); the ``recording`` and
+``unit`` columns of ``unit_ids`` restrict every function here.
 
-Statistics: the change from baseline (``pct_baseline - 100``) is modelled
-with a linear mixed model, one fixed effect per dose and a random intercept
-per unit (statsmodels ``MixedLM``, REML), so units that miss doses still
-count. The omnibus test is the Wald chi-square that every dose effect is zero;
-the post hoc tests are the per-dose Wald z tests against baseline (100 %),
-Holm-corrected across the doses of the drug.
+Statistics (:mod:`rapheunit.doseresponse.dose_tests`): units are the
+replicates. Each dose is tested against baseline with a paired t test on the
+units' % of baseline (Holm-corrected across the drug's doses), and the
+omnibus test is a t test of each unit's mean change over its doses; both
+hold their level with 3-6 cells. The ED50 summaries
+(:mod:`rapheunit.doseresponse.ed50_summary`) keep units whose ED50 lies beyond
+the top dose as censored, and the pooled fit's CI resamples cells.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import stats
-from statsmodels.stats.multitest import multipletests
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from rapheunit.core.errors import BadDoseTableError, BadParameterError, validate_type
+from rapheunit.doseresponse.dose_tests import OMNIBUS_TEST, POST_HOC_TEST, dose_statistics
+from rapheunit.doseresponse.ed50_summary import (
+    BOOTSTRAP_RESAMPLES,
+    cluster_bootstrap_ci,
+    ed50_distribution,
+)
 from rapheunit.doseresponse.fits import (
-    BASELINE_PCT,
     DEFAULT_FIT_PARAMS,
     HILL_FIT_COLUMNS,
     NON_DOSE_RESPONSE_ROLES,
     UNIT_KEY,
     FitParams,
-    dose_responses,
     fit_hill_batch,
     hill_response,
 )
+from rapheunit.doseresponse.selection import select_units, selected_doses
 
-# Doses are grouped after rounding to this many significant digits, so that
-# cumulative totals summed in a different order still meet.
-DOSE_SIGNIFICANT_DIGITS = 10
+__all__ = [
+    "OMNIBUS_TEST",
+    "POST_HOC_TEST",
+    "dose_statistics",
+    "ed50_distribution",
+    "pooled_fit",
+    "population_dose_response",
+    "select_units",
+    "summarize",
+]
+
 DOSE_KEY = ("drug", "role", "dose_unit", "cumulative_dose")
-OMNIBUS_TEST = "mixedlm_wald_chi2"
-POST_HOC_TEST = "mixedlm_wald_z"
-STATISTICS_COLUMNS = (
-    "drug",
-    "test",
-    "term",
-    "cumulative_dose",
-    "estimate",
-    "statistic",
-    "df",
-    "p",
-    "p_holm",
-    "n_units",
-    "n_observations",
-    "note",
-)
-
-
-def select_units(units_df: pd.DataFrame, query: str | None = None) -> pd.DataFrame:
-    """Rows of a unit table selected by a pandas query on any of its columns.
-
-    Parameters
-    ----------
-    units_df : pandas.DataFrame
-        One row per unit (e.g. the classification table).
-    query : str, optional
-        A :meth:`pandas.DataFrame.query` expression; None keeps every row.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The selected rows (a copy).
-
-    Examples
-    --------
-    >>> units = pd.DataFrame({"recording": "r", "unit": ["a", "b"], "is_5ht": [True, False]})
-    >>> select_units(units, "is_5ht")["unit"].tolist()
-    ['a']
-    """
-    validate_type(units_df, pd.DataFrame, "units_df")
-    if query is None:
-        return units_df.copy()
-    validate_type(query, str, "query")
-    try:
-        return units_df.query(query).copy()
-    except Exception as error:  # pandas raises many types for a bad expression
-        raise BadParameterError(f"unit query {query!r} failed: {error}") from error
 
 
 def population_dose_response(
@@ -124,7 +86,7 @@ def population_dose_response(
     >>> int(row["n_units"]), float(row["mean_pct_baseline"]), float(row["sem_pct_baseline"])
     (2, 50.0, 10.0)
     """
-    table = _selected(doses, unit_ids)
+    table = selected_doses(doses, unit_ids)
     finite = table[np.isfinite(table["pct_baseline"].to_numpy(dtype=np.float64))]
     # a unit counts once per dose, with the mean of any repeated windows
     per_unit = finite.groupby([*DOSE_KEY, *UNIT_KEY], sort=True)[
@@ -147,29 +109,6 @@ def population_dose_response(
     return per_dose
 
 
-def _selected(doses: pd.DataFrame, unit_ids: pd.DataFrame | None) -> pd.DataFrame:
-    """Validated dose table restricted to ``unit_ids``, with rounded dose keys."""
-    table = dose_responses(doses)
-    table["cumulative_dose"] = _rounded(table["cumulative_dose"].to_numpy(dtype=np.float64))
-    if unit_ids is None:
-        return table
-    validate_type(unit_ids, pd.DataFrame, "unit_ids")
-    missing = [column for column in UNIT_KEY if column not in unit_ids.columns]
-    if missing:
-        raise BadParameterError(f"unit_ids lacks column(s) {', '.join(missing)}")
-    wanted = unit_ids[list(UNIT_KEY)].drop_duplicates()
-    return table.merge(wanted, on=list(UNIT_KEY), how="inner")
-
-
-def _rounded(values: np.ndarray) -> np.ndarray:
-    """Round to DOSE_SIGNIFICANT_DIGITS significant digits (zeros and NaN unchanged)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        magnitude = np.floor(np.log10(np.abs(values)))
-    decimals = np.where(np.isfinite(magnitude), DOSE_SIGNIFICANT_DIGITS - 1 - magnitude, 0)
-    scale = 10.0**decimals
-    return np.round(values * scale) / scale
-
-
 def _fitted_curve(per_dose: pd.DataFrame, fits: pd.DataFrame) -> np.ndarray:
     """Pooled-fit % baseline at each row's dose; NaN unless the fit is ok with an ED50 estimate."""
     usable = fits[(fits["fit_status"] == "ok") & fits["hill_slope"].notna()]
@@ -187,12 +126,17 @@ def pooled_fit(
     doses: pd.DataFrame,
     unit_ids: pd.DataFrame | None = None,
     params: FitParams = DEFAULT_FIT_PARAMS,
+    resamples: int = 0,
 ) -> pd.DataFrame:
     """One Hill fit per dose-response drug to every unit's points together.
 
-    The points of all units are fitted as one sample, so the CI ignores that
-    points of the same unit are correlated and is narrower than the spread
-    of units warrants; :func:`ed50_distribution` describes that spread.
+    With ``resamples`` the ED50 CI is a cluster bootstrap: whole cells are
+    drawn with replacement and the pooled fit is redone
+    (:func:`~rapheunit.doseresponse.ed50_summary.cluster_bootstrap_ci`;
+    ``ed50_ci_method == "cluster_bootstrap_percentile"``). With
+    ``resamples=0`` the CI is the fit's profile likelihood, which treats
+    every point as independent although the points of one cell are not, so
+    it is too narrow (``ed50_ci_method == "profile_likelihood"``).
 
     Parameters
     ----------
@@ -202,6 +146,8 @@ def pooled_fit(
         Units to include (``recording`` and ``unit`` columns); None keeps all.
     params : FitParams
         Fit choices.
+    resamples : int
+        Cluster-bootstrap resamples for the CI; 0 keeps the profile CI.
 
     Returns
     -------
@@ -220,7 +166,9 @@ def pooled_fit(
     >>> fit["fit_status"], int(fit["n_units"]), bool(20 < fit["ed50"] < 40)
     ('ok', 2, True)
     """
-    table = _selected(doses, unit_ids)
+    if validate_type(resamples, int, "resamples") < 0:
+        raise BadParameterError(f"resamples must be >= 0, got {resamples}")
+    table = selected_doses(doses, unit_ids)
     responses = table[~table["role"].isin(NON_DOSE_RESPONSE_ROLES)]
     grouped = responses.groupby("drug", sort=True)
     drugs = grouped.agg(ed50_unit=("dose_unit", "first"), n_dose_units=("dose_unit", "nunique"))
@@ -229,154 +177,41 @@ def pooled_fit(
         raise BadDoseTableError(f"{drug}: units use different dose units; cannot pool them")
     drugs["n_units"] = responses.drop_duplicates([*UNIT_KEY, "drug"]).groupby("drug").size()
     drugs = drugs.drop(columns="n_dose_units").reset_index()
-    position = grouped.cumcount().to_numpy()
-    width = int(position.max()) + 1 if position.size else 1
-    dose = np.full((len(drugs), width), np.nan)
-    response = np.full((len(drugs), width), np.nan)
-    row = grouped.ngroup().to_numpy()
-    dose[row, position] = responses["cumulative_dose"].to_numpy(dtype=np.float64)
-    response[row, position] = responses["pct_baseline"].to_numpy(dtype=np.float64)
-    fits = fit_hill_batch(dose, response, params)
+    dose, response = _unit_cube(responses, grouped.ngroup().to_numpy(), len(drugs))
+    fits = fit_hill_batch(dose.reshape(len(drugs), -1), response.reshape(len(drugs), -1), params)
+    if resamples:
+        for row, (drug, n_units) in enumerate(zip(drugs["drug"], drugs["n_units"], strict=True)):
+            if fits.at[row, "fit_status"] != "ok" or _bounded(fits.loc[row]):
+                continue
+            low, high, method = cluster_bootstrap_ci(
+                dose[row, :n_units], response[row, :n_units], drug, params, resamples=resamples
+            )
+            fits.loc[row, ["ed50_ci_low", "ed50_ci_high", "ed50_ci_method"]] = low, high, method
     drugs["top_pct"] = params.top_pct
     return pd.concat([drugs, fits], axis=1)
 
 
-def ed50_distribution(unit_fits: pd.DataFrame, confidence: float = 0.95) -> dict[str, Any]:
-    """Geometric mean and CI of the per-unit ED50s of one drug.
-
-    Only ``fit_status == "ok"`` rows with an estimated ED50 count; ED50s
-    reported as bounds (beyond the highest or below the lowest dose) are
-    excluded and counted. The CI is the t interval of the mean log10 ED50,
-    back-transformed.
-
-    Returns
-    -------
-    dict
-        ``geometric_mean, ci_low, ci_high, n, n_lower_bound, n_upper_bound``
-        (NaN CI with fewer than two ED50s, NaN mean with none).
-
-    Examples
-    --------
-    >>> fits = pd.DataFrame({"drug": "ipsapirone", "fit_status": "ok",
-    ...     "ed50": [10.0, 100.0, 320.0], "ed50_is_lower_bound": [False, False, True]})
-    >>> result = ed50_distribution(fits)
-    >>> round(result["geometric_mean"], 6), result["n"], result["n_lower_bound"]
-    (31.622777, 2, 1)
-    """
-    validate_type(unit_fits, pd.DataFrame, "unit_fits")
-    if not 0 < validate_type(confidence, float, "confidence") < 1:
-        raise BadParameterError(f"confidence must be in (0, 1), got {confidence}")
-    drugs = unit_fits["drug"].unique() if "drug" in unit_fits.columns else []
-    if len(drugs) > 1:
-        raise BadParameterError(f"ed50_distribution takes one drug's fits, got {len(drugs)}")
-    ok = unit_fits[unit_fits["fit_status"] == "ok"]
-    lower = _flag(ok, "ed50_is_lower_bound")
-    upper = _flag(ok, "ed50_is_upper_bound")
-    log_ed50 = np.log10(ok.loc[~lower & ~upper, "ed50"].to_numpy(dtype=np.float64))
-    n = int(log_ed50.size)
-    mean = log_ed50.mean() if n else np.nan
-    if n > 1:
-        half_width = stats.t.ppf(0.5 + confidence / 2, n - 1) * log_ed50.std(ddof=1) / np.sqrt(n)
-    else:
-        half_width = np.nan
-    return {
-        "geometric_mean": float(10.0**mean),
-        "ci_low": float(10.0 ** (mean - half_width)),
-        "ci_high": float(10.0 ** (mean + half_width)),
-        "n": n,
-        "n_lower_bound": int(lower.sum()),
-        "n_upper_bound": int(upper.sum()),
-    }
+def _bounded(fit: pd.Series) -> bool:
+    return bool(fit["ed50_is_lower_bound"] or fit["ed50_is_upper_bound"])
 
 
-def _flag(table: pd.DataFrame, column: str) -> pd.Series:
-    if column not in table.columns:
-        return pd.Series(False, index=table.index)
-    return table[column].fillna(False).astype(bool)
-
-
-def dose_statistics(doses: pd.DataFrame, unit_ids: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Mixed-model tests of firing against baseline across doses, per drug.
-
-    Per dose-response drug, ``pct_baseline - 100 ~ 0 + dose`` (one
-    coefficient per cumulative dose) with a random intercept per unit. Rows:
-    one omnibus Wald chi-square (``test="mixedlm_wald_chi2"``, df = number of
-    doses) and one Wald z test per dose (``test="mixedlm_wald_z"``, no df;
-    ``estimate`` is the modelled change from baseline in % points) with
-    Holm-corrected ``p_holm``. Too little data gives NaN and a ``note``.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> table = pd.DataFrame({"recording": "r", "unit": np.repeat(list("abcdef"), 3),
-    ...     "drug": "ipsapirone", "dose_unit": "ug/kg",
-    ...     "cumulative_dose": np.tile([10.0, 20.0, 40.0], 6), "injection_time_s": 0.0,
-    ...     "rate_hz": 1.0, "pct_baseline": np.tile([90.0, 60.0, 20.0], 6) + rng.normal(0, 5, 18)})
-    >>> result = dose_statistics(table)
-    >>> result["test"].tolist()[:2], bool(result["p"].iloc[0] < 0.001)
-    (['mixedlm_wald_chi2', 'mixedlm_wald_z'], True)
-    """
-    table = _selected(doses, unit_ids)
-    responses = table[
-        ~table["role"].isin(NON_DOSE_RESPONSE_ROLES)
-        & np.isfinite(table["pct_baseline"].to_numpy(dtype=np.float64))
-    ]
-    frames = [_drug_statistics(drug, rows) for drug, rows in responses.groupby("drug", sort=True)]
-    if not frames:
-        return pd.DataFrame(columns=list(STATISTICS_COLUMNS))
-    return pd.concat(frames, ignore_index=True).reindex(columns=list(STATISTICS_COLUMNS))
-
-
-def _drug_statistics(drug: str, rows: pd.DataFrame) -> pd.DataFrame:
-    dose_levels = np.sort(rows["cumulative_dose"].unique())
-    unit_labels = rows["recording"].astype(str) + "/" + rows["unit"].astype(str)
-    n_units = unit_labels.nunique()
-    counts = {"drug": drug, "n_units": n_units, "n_observations": len(rows)}
-    # A random intercept needs at least two units and more observations than coefficients.
-    if n_units < 2 or len(rows) <= dose_levels.size + 1:
-        return pd.DataFrame([{**counts, "test": OMNIBUS_TEST, "note": "too few units or doses"}])
-    design = (rows["cumulative_dose"].to_numpy()[:, None] == dose_levels[None, :]).astype(float)
-    change = rows["pct_baseline"].to_numpy(dtype=np.float64) - BASELINE_PCT
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            warnings.simplefilter("always", RuntimeWarning)
-            result = sm.MixedLM(change, design, groups=unit_labels.to_numpy()).fit(reml=True)
-    except (np.linalg.LinAlgError, ValueError) as error:
-        failed = {**counts, "test": OMNIBUS_TEST, "note": f"mixed model failed: {error}"}
-        return pd.DataFrame([failed])
-    note = "" if result.converged and not caught else "mixed model did not converge cleanly"
-    k = dose_levels.size
-    wald = result.wald_test(np.eye(k, len(result.params)), scalar=True)
-    estimate = np.asarray(result.fe_params)[:k]
-    z = np.asarray(result.tvalues)[:k]
-    p = np.asarray(result.pvalues)[:k]
-    p_holm = multipletests(p, method="holm")[1] if np.all(np.isfinite(p)) else np.full(k, np.nan)
-    dose_unit = rows["dose_unit"].iloc[0]
-    omnibus = {
-        **counts,
-        "test": OMNIBUS_TEST,
-        "term": "dose",
-        "statistic": float(wald.statistic),
-        "df": float(wald.df_denom),
-        "p": float(wald.pvalue),
-        "note": note,
-    }
-    post_hoc = pd.DataFrame(
-        {
-            **counts,
-            "test": POST_HOC_TEST,
-            "term": [f"{dose:g} {dose_unit} vs baseline" for dose in dose_levels],
-            "cumulative_dose": dose_levels,
-            "estimate": estimate,
-            "statistic": z,
-            "df": np.nan,
-            "p": p,
-            "p_holm": p_holm,
-            "note": note,
-        }
+def _unit_cube(
+    responses: pd.DataFrame, drug_row: np.ndarray, n_drugs: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(drug, unit of the drug, point of the unit) doses and % baseline, NaN-padded."""
+    unit_code = pd.Series(responses.groupby(["drug", *UNIT_KEY], sort=True).ngroup().to_numpy())
+    # units of one drug have consecutive codes, as the drug leads the sort
+    unit_in_drug = (unit_code - unit_code.groupby(drug_row).transform("min")).to_numpy()
+    point = responses.groupby(["drug", *UNIT_KEY], sort=True).cumcount().to_numpy()
+    shape = (
+        n_drugs,
+        int(unit_in_drug.max()) + 1 if unit_in_drug.size else 1,
+        int(point.max()) + 1 if point.size else 1,
     )
-    return pd.concat([pd.DataFrame([omnibus]), post_hoc], ignore_index=True)
+    dose, response = np.full(shape, np.nan), np.full(shape, np.nan)
+    dose[drug_row, unit_in_drug, point] = responses["cumulative_dose"].to_numpy(dtype=np.float64)
+    response[drug_row, unit_in_drug, point] = responses["pct_baseline"].to_numpy(dtype=np.float64)
+    return dose, response
 
 
 def summarize(
@@ -384,6 +219,7 @@ def summarize(
     unit_fits: pd.DataFrame,
     group_col: str | None = None,
     params: FitParams = DEFAULT_FIT_PARAMS,
+    resamples: int = BOOTSTRAP_RESAMPLES,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Summary (per drug and group) and population (per dose) tables.
 
@@ -398,17 +234,34 @@ def summarize(
         units into groups, e.g. a treatment or cell class; None: one group.
     params : FitParams
         Choices of the pooled fits.
+    resamples : int
+        Cluster-bootstrap resamples of the pooled ED50 CI (0: the profile CI,
+        which treats points as independent).
 
     Returns
     -------
     summary : pandas.DataFrame
-        One row per group and dose-response drug: counts, the per-unit ED50
-        distribution (``ed50_geometric_mean`` ...), the pooled fit
-        (``pooled_ed50`` ...), mean maximal inhibition and reversal, and the
-        omnibus mixed-model test (``test, statistic, df, p``).
+        One row per group and dose-response drug:
+
+        - ``drug, ed50_unit``; ``n_units`` (units given the drug), ``n_fit_ok``;
+        - ``ed50_median``: Kaplan-Meier median of the per-unit ED50s with
+          units beyond the top dose censored there;
+          ``ed50_median_is_lower_bound`` (the median lies above every
+          estimate: it is at least this), ``ed50_median_is_upper_bound`` (it
+          rests on a unit below the lowest dose);
+        - ``ed50_geometric_mean, ed50_gm_ci_low, ed50_gm_ci_high``: geometric
+          mean of the estimates and its t interval, NaN when any unit is
+          censored; ``n_ed50`` (estimates), ``n_lower_bound`` (ED50 beyond the
+          top dose), ``n_upper_bound`` (below the lowest dose);
+        - ``pooled_*``: the pooled fit (:func:`pooled_fit`), its CI from the
+          cluster bootstrap (``pooled_ed50_ci_method``);
+        - ``mean_max_inhibition_pct``, ``mean_reversal_pct``,
+          ``sem_reversal_pct``, ``n_reversal``;
+        - ``test, statistic, df, p, note``: the omnibus test
+          (``summary_measure_t``, see :func:`dose_statistics`).
     population : pandas.DataFrame
-        :func:`population_dose_response` per group, with the post hoc test of
-        each dose against baseline (``statistic, p, p_holm``).
+        :func:`population_dose_response` per group, with the paired t test of
+        each dose against baseline (``test, statistic, df, p, p_holm``).
 
     Examples
     --------
@@ -432,7 +285,7 @@ def summarize(
         group_fits = unit_fits.merge(
             group_doses[list(UNIT_KEY)].drop_duplicates(), on=list(UNIT_KEY), how="inner"
         )
-        summary, population = _summarize_group(group_doses, group_fits, params)
+        summary, population = _summarize_group(group_doses, group_fits, params, resamples)
         summaries.append(summary.assign(**{group_name: group}))
         populations.append(population.assign(**{group_name: group}))
     summary = pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame()
@@ -457,21 +310,38 @@ def _with_group(
 
 
 def _summarize_group(
-    doses: pd.DataFrame, unit_fits: pd.DataFrame, params: FitParams
+    doses: pd.DataFrame, unit_fits: pd.DataFrame, params: FitParams, resamples: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     population = population_dose_response(doses, params=params)
     statistics = dose_statistics(doses)
     post_hoc = statistics.loc[
-        statistics["test"] == POST_HOC_TEST, ["drug", "cumulative_dose", "statistic", "p", "p_holm"]
+        statistics["test"] == POST_HOC_TEST,
+        ["drug", "cumulative_dose", "test", "statistic", "df", "p", "p_holm"],
     ]
     population = population.merge(post_hoc, on=["drug", "cumulative_dose"], how="left")
     omnibus = statistics.loc[
         statistics["test"] == OMNIBUS_TEST, ["drug", "test", "statistic", "df", "p", "note"]
     ]
-    pooled = pooled_fit(doses, params=params)
+    pooled = pooled_fit(doses, params=params, resamples=resamples)
+    unit_fits = _with_censoring_doses(unit_fits, doses)
     rows = [_drug_summary(drug, unit_fits, pooled) for drug in pooled["drug"]]
     summary = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["drug"])
     return summary.merge(omnibus, on="drug", how="left"), population
+
+
+def _with_censoring_doses(unit_fits: pd.DataFrame, doses: pd.DataFrame) -> pd.DataFrame:
+    """Fits whose ED50 is a bound but has no value get the unit's highest (lowest) dose."""
+    fits = unit_fits.copy()
+    for flag, extreme in (("ed50_is_lower_bound", "max"), ("ed50_is_upper_bound", "min")):
+        if flag not in fits.columns:
+            continue
+        key = [*UNIT_KEY, "drug"]
+        bound = doses.groupby(key, as_index=False)["cumulative_dose"].agg(extreme)
+        at = fits[key].merge(bound, on=key, how="left")["cumulative_dose"].to_numpy()
+        flagged = fits[flag].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        missing = flagged & fits["ed50"].isna().to_numpy()
+        fits.loc[missing, "ed50"] = at[missing]
+    return fits
 
 
 def _drug_summary(drug: str, unit_fits: pd.DataFrame, pooled: pd.DataFrame) -> dict[str, Any]:
@@ -485,6 +355,9 @@ def _drug_summary(drug: str, unit_fits: pd.DataFrame, pooled: pd.DataFrame) -> d
         "ed50_unit": pooled_row["ed50_unit"],
         "n_units": int(pooled_row["n_units"]),
         "n_fit_ok": len(ok),
+        "ed50_median": distribution["median"],
+        "ed50_median_is_lower_bound": distribution["median_is_lower_bound"],
+        "ed50_median_is_upper_bound": distribution["median_is_upper_bound"],
         "ed50_geometric_mean": distribution["geometric_mean"],
         "ed50_gm_ci_low": distribution["ci_low"],
         "ed50_gm_ci_high": distribution["ci_high"],

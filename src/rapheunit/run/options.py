@@ -17,10 +17,16 @@ from typing import Any
 import pandas as pd
 
 from rapheunit.core.epochs import EpochParams
-from rapheunit.core.errors import BadParameterError, check_positive
+from rapheunit.core.errors import BadParameterError, check_positive, validate_type
 from rapheunit.core.params import param, with_settings
+from rapheunit.doseresponse.ed50_summary import BOOTSTRAP_RESAMPLES
 from rapheunit.doseresponse.fits import DEFAULT_FIT_PARAMS, FitParams
 from rapheunit.doseresponse.groups import GroupParams
+from rapheunit.doseresponse.selection import (
+    DEFAULT_EXCLUSIONS,
+    EXCLUSION_CHOICES,
+    parse_exclusions,
+)
 from rapheunit.io.load import LoadOptions
 from rapheunit.measures.classify import (
     DEFAULT_RULE_SET,
@@ -112,6 +118,15 @@ class PopulationOptions:
     ----------
     select : str
         A pandas query on ``units.csv`` columns; by default the putative 5-HT units.
+        The exclusion rules apply on top of it.
+    exclude : tuple of str
+        Exclusion rules (:data:`rapheunit.doseresponse.selection.EXCLUSION_RULES`)
+        dropping units the query picked: by default lost units, possible unit
+        loss and QC fail. Giving rules replaces the default list; ``("none",)``
+        or ``()`` keeps every unit the query picked.
+    pooled_ci_resamples : int
+        Cells-resampled refits for the pooled ED50 CI; 0 keeps the profile CI,
+        which treats the points of one cell as independent.
     group_by : str, optional
         A column splitting the selected units into groups (one summary row each);
         with ``metadata`` it also gives ``groups.csv``.
@@ -125,6 +140,20 @@ class PopulationOptions:
         "pandas query on units.csv columns choosing the units of summary.csv and population.csv",
         metavar="QUERY",
     )
+    exclude: tuple[str, ...] = param(
+        DEFAULT_EXCLUSIONS,
+        "leave units meeting this rule out of the population; repeatable, replaces the "
+        "default list; 'none' keeps every selected unit",
+        metavar="RULE",
+        repeatable=True,
+        parse=parse_exclusions,
+        choices=EXCLUSION_CHOICES,
+    )
+    pooled_ci_resamples: int = param(
+        BOOTSTRAP_RESAMPLES,
+        "resamples of cells for the pooled ED50 CI (0: profile CI, points taken as independent)",
+        metavar="N",
+    )
     group_by: str | None = param(
         None,
         "split the population tables by this column; with --metadata also write groups.csv",
@@ -136,6 +165,11 @@ class PopulationOptions:
         metavar="FILE",
         parse=Path,
     )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "exclude", parse_exclusions(self.exclude))
+        validate_type(self.pooled_ci_resamples, int, "pooled_ci_resamples")
+        check_positive(self.pooled_ci_resamples, "pooled_ci_resamples", allow_zero=True)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,12 @@ from rapheunit.core.model import Recording
 from rapheunit.core.version import VERSION
 from rapheunit.doseresponse.fits import DEFAULT_FIT_PARAMS, FitParams, unit_dose_response
 from rapheunit.doseresponse.groups import compare_groups, join_metadata, read_metadata
-from rapheunit.doseresponse.population import select_units, summarize
+from rapheunit.doseresponse.population import summarize
+from rapheunit.doseresponse.selection import (
+    PopulationSelection,
+    mark_population,
+    select_population,
+)
 from rapheunit.io.discovery import find_recordings, plain_name, unique_names
 from rapheunit.io.load import load_with_options, sha256_of
 from rapheunit.io.output import write_csv, write_json, write_parquet
@@ -40,7 +45,7 @@ from rapheunit.run.batch import (
     parameters_key,
     run_all,
 )
-from rapheunit.run.options import AnalysisOptions, PopulationOptions, options_with
+from rapheunit.run.options import AnalysisOptions, options_with
 
 TABLE_FORMATS = ("csv", "parquet")
 RECORDING_COLUMNS = ("recording", "path", "status", "error", "n_units", "duration_s", "reader")
@@ -324,7 +329,11 @@ def combine(
             )
         tables = {name: _joined(table, metadata) for name, table in tables.items()}
     units, doses, timecourse = tables["units"], tables["doses"], tables["timecourse"]
-    summary, population = population_tables(units, doses, tables["fits"], choice, options.fit)
+    summary, population = pd.DataFrame(), pd.DataFrame()
+    if not (units.empty or doses.empty or tables["fits"].empty):
+        selection = select_population(units, choice.select, choice.exclude)
+        units = mark_population(units, selection)
+        summary, population = population_tables(doses, tables["fits"], selection, options)
     return BatchResult(
         recordings=tables["recordings"],
         units=units,
@@ -350,27 +359,40 @@ def _joined(table: pd.DataFrame, metadata: pd.DataFrame) -> pd.DataFrame:
 
 
 def population_tables(
-    units: pd.DataFrame,
     doses: pd.DataFrame,
     fits: pd.DataFrame,
-    choice: PopulationOptions,
-    fit_params: FitParams = DEFAULT_FIT_PARAMS,
+    selection: PopulationSelection,
+    options: AnalysisOptions,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``summary.csv`` and ``population.csv`` for the units ``choice.select`` picks.
+    """``summary.csv`` and ``population.csv`` for the units ``selection`` keeps.
 
-    Empty tables when no selected unit has a dose-response.
+    ``summary.csv`` also counts, per group, the units the query picked and
+    those each exclusion rule removed (``n_selected``, ``n_excluded``,
+    ``n_excluded_<rule>``); a group whose units were all excluded keeps a
+    row with these counts only. Empty tables when no unit was picked.
     """
-    if units.empty or doses.empty or fits.empty:
-        return pd.DataFrame(), pd.DataFrame()
+    choice = options.population
     key = ["recording", "unit"]
     if choice.group_by is not None and choice.group_by not in doses.columns:
         key.append(choice.group_by)  # a unit column such as subtype; metadata is already joined
-    chosen = select_units(units, choice.select)[key].drop_duplicates()
+    chosen = selection.included[key].drop_duplicates()
     chosen_doses = doses.merge(chosen, on=["recording", "unit"])
     chosen_fits = fits.merge(chosen, on=["recording", "unit"])
-    if chosen_doses.empty or chosen_fits.empty:
-        return pd.DataFrame(), pd.DataFrame()
-    return summarize(chosen_doses, chosen_fits, group_col=choice.group_by, params=fit_params)
+    summary, population = pd.DataFrame(), pd.DataFrame()
+    if not (chosen_doses.empty or chosen_fits.empty):
+        summary, population = summarize(
+            chosen_doses,
+            chosen_fits,
+            group_col=choice.group_by,
+            params=options.fit,
+            resamples=choice.pooled_ci_resamples,
+        )
+    if selection.picked.empty:
+        return summary, population
+    counts = selection.counts(choice.group_by)
+    if summary.empty:
+        return counts, population
+    return summary.merge(counts, on=choice.group_by or "group", how="outer"), population
 
 
 def _sha256_or_empty(result: RecordingResult) -> str:
