@@ -20,7 +20,7 @@ from rapheunit.core.epochs import DOSE_COLUMNS
 from rapheunit.core.errors import RapheUnitError, check_option
 from rapheunit.core.model import Recording
 from rapheunit.core.version import VERSION
-from rapheunit.doseresponse.fits import DEFAULT_FIT_PARAMS, FitParams, unit_dose_response
+from rapheunit.doseresponse.fits import unit_dose_response
 from rapheunit.doseresponse.groups import compare_groups, join_metadata, read_metadata
 from rapheunit.doseresponse.population import summarize
 from rapheunit.doseresponse.selection import (
