@@ -331,6 +331,22 @@ def unknown_dose_unit(text: str) -> str | None:
     return match["unit"]
 
 
+def names_a_drug(text: str) -> bool:
+    """Whether a label speaks of a drug: the word "drug" or a known drug or alias in it.
+
+    Examples
+    --------
+    >>> names_a_drug("Drug added"), names_a_drug("ipsa on"), names_a_drug("electrode moved")
+    (True, True, False)
+    """
+    validate_type(text, str, "marker label")
+    words = re.findall(r"[\w\-]+", text)
+    return any(
+        word.casefold() in ("drug", "drugs") or _alias_key(word) in _ALIAS_INDEX
+        for word in words
+    )
+
+
 def dose_like_drug(text: str) -> str | None:
     """The known drug (not a vehicle) that a label starts with, when a number follows it.
 

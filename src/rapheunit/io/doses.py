@@ -46,6 +46,7 @@ from rapheunit.core.markers import (
     checked_marker_map,
     decode_marker,
     dose_like_drug,
+    names_a_drug,
     parse_label,
     unit_system,
     unknown_dose_unit,
@@ -218,7 +219,22 @@ def _marker_schedule(
         f"marker {note.text!r} at {note.time_s} s kept as an annotation: {note.reason}"
         for note in annotations
     ]
+    if not injections:
+        warnings += _drug_without_dose_warnings(annotations)
     return Schedule(injections, annotations, warnings, "markers" if injections else "none")
+
+
+def _drug_without_dose_warnings(annotations: list[Annotation]) -> list[str]:
+    """A marker speaks of a drug but no dose was read: say that everything became baseline."""
+    named = [note for note in annotations if names_a_drug(note.text)]
+    if not named:
+        return []
+    first = named[0]
+    return [
+        f"marker {first.text!r} at {first.time_s} s says a drug was given, but no dose was "
+        "read: the whole recording is treated as baseline (give the doses in a "
+        "<stem>.doses.csv table, --doses or a --marker-map)"
+    ]
 
 
 def _marker_item(time_s: float, text: str) -> Dose | Annotation:

@@ -66,7 +66,7 @@ from rapheunit.core.errors import (
     UnreadableFileError,
     UnsupportedFormatError,
 )
-from rapheunit.core.model import Recording, check_recording_name
+from rapheunit.core.model import Injection, Recording, Unit, check_recording_name
 from rapheunit.core.params import param
 from rapheunit.io.checks import checked_units as checked_units
 from rapheunit.io.checks import injection_warnings as injection_warnings
@@ -227,8 +227,6 @@ def load_with_options(path: Path, options: LoadOptions) -> Recording:
             "pass --spike-channel NAME)",
             path,
         )
-    t_stop = _recording_stop(content, options.t_stop, path)
-    units, unit_warnings = checked_units(content.units, content.t_start, t_stop, path)
     schedule = build_schedule(
         content.marker_events,
         doses=options.doses,
@@ -236,6 +234,8 @@ def load_with_options(path: Path, options: LoadOptions) -> Recording:
         marker_map=options.marker_map,
         labels_are_cumulative=options.labels_are_cumulative,
     )
+    t_stop = _recording_stop(content, options.t_stop, path, schedule.injections)
+    units, unit_warnings = checked_units(content.units, content.t_start, t_stop, path)
     return Recording(
         name=name,
         path=path,
@@ -340,8 +340,9 @@ def _read_content(path: Path, reader: str, options: LoadOptions) -> RawContent:
         raise
 
 
-def _recording_stop(content: RawContent, t_stop: float | None, path: Path) -> float:
-    last_spike_s = max((u.spike_times[-1] for u in content.units if u.n_spikes), default=0.0)
+def _recording_stop(
+    content: RawContent, t_stop: float | None, path: Path, injections: list[Injection]
+) -> float:
     if t_stop is not None:
         if not t_stop > content.t_start:
             raise BadParameterError(
@@ -350,5 +351,17 @@ def _recording_stop(content: RawContent, t_stop: float | None, path: Path) -> fl
         return float(t_stop)
     if content.t_stop is not None:
         return content.t_stop
-    # Spike tables carry no bounds: the recording ends at its last spike.
-    return float(last_spike_s)
+    return _spike_table_stop(content.units, injections)
+
+
+def _spike_table_stop(units: list[Unit], injections: list[Injection]) -> float:
+    """End of a recording that carries no bounds (a spike table).
+
+    The latest spike of any unit (a unit that fell silent does not shorten the
+    recording while another still fires), and never before the last
+    injection, which the recording must have lasted to. Give the true end
+    with ``t_stop`` (or a ``t_stop_s`` column of the metadata table) when it
+    is known: a unit silent from some time to that end is then flagged by QC.
+    """
+    last_spikes = [float(unit.spike_times[-1]) for unit in units if unit.n_spikes]
+    return max([*last_spikes, *(injection.time_s for injection in injections)], default=0.0)

@@ -90,10 +90,32 @@ def _analyze_named(
     keep_recording: bool,
     names: dict[Path, str],
     report_out: Path | None,
+    ends: dict[str, float],
 ) -> RecordingResult:
+    name = names[path]
+    if name in ends:  # the metadata table gives this recording's end
+        options = replace(options, load=replace(options.load, t_stop=ends[name]))
     return analyze_recording(
-        path, options, keep_recording=keep_recording, name=names[path], report_out=report_out
+        path, options, keep_recording=keep_recording, name=name, report_out=report_out
     )
+
+
+# Metadata column giving a recording's end, for spike tables that stop at their last spike.
+END_COLUMN = "t_stop_s"
+
+
+def recording_ends(metadata: pd.DataFrame | None) -> dict[str, float]:
+    """Recording name -> end (s) from the metadata's ``t_stop_s`` column, where given.
+
+    Examples
+    --------
+    >>> recording_ends(pd.DataFrame({"recording": ["a", "b"], "t_stop_s": [900.0, None]}))
+    {'a': 900.0}
+    """
+    if metadata is None or END_COLUMN not in metadata.columns:
+        return {}
+    given = metadata.dropna(subset=[END_COLUMN])
+    return dict(zip(given["recording"].astype(str), given[END_COLUMN].astype(float), strict=True))
 
 
 def _report_exists(out: Path, names: dict[Path, str], path: Path) -> bool:
@@ -248,6 +270,7 @@ def analyze(
     out_path = None if out is None else Path(out)
     report_out = out_path if report else None
     names = unique_names(found)
+    ends = recording_ends(metadata)
     worker = cached_worker(
         partial(
             _analyze_named,
@@ -255,9 +278,10 @@ def analyze(
             keep_recording=out is None and jobs == 1,
             names=names,
             report_out=report_out,
+            ends=ends,
         ),
         out_path,
-        parameters_key(options.as_dict() | {"version": VERSION}),
+        parameters_key(options.as_dict() | {"version": VERSION, "recording_ends": ends}),
         resume,
         restore=partial(RecordingResult.from_part, settings=measure_settings(options)),
         # A resumed input is redone when its report is wanted but missing.
