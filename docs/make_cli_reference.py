@@ -567,6 +567,10 @@ def defaults_reference() -> str:
     notes = _all_notes()
     # importlib: the package attribute ``rapheunit.io.load`` is the function, not the module.
     loader = importlib.import_module("rapheunit.io.load")
+    features = importlib.import_module("rapheunit.measures.features")
+    waveform = importlib.import_module("rapheunit.measures.waveform")
+    hill = importlib.import_module("rapheunit.doseresponse.hill")
+    gates = importlib.import_module("rapheunit.doseresponse.gates")
     rule_sets = "\n\n".join(rule_set_section(rule_set) for rule_set in classify.RULE_SETS.values())
     parts = [
         "# Defaults and their sources",
@@ -591,11 +595,25 @@ def defaults_reference() -> str:
         "### Pharmacological confirmation",
         constants_table(confirmation, notes),
         "### Firing features",
-        constants_table(importlib.import_module("rapheunit.measures.features"), notes),
+        constants_table(features, notes),
+        "### Presence on the baseline",
+        rst_block(docstring_paragraphs(features.present_span, "A unit silent")),
+        "The verdict rests on that span (`classification_rate_hz`, `present_start_s`,"
+        " `present_stop_s` in `units.csv`); a unit present for less than `MIN_PRESENT_S`"
+        " is `unclassified`.",
         "### Waveform measures",
-        constants_table(importlib.import_module("rapheunit.measures.waveform"), notes),
+        rst_block(docstring_section(waveform, "Definitions")),
+        constants_table(waveform, notes),
         "## Dose-response fit (`rapheunit.doseresponse.FitParams`)",
+        rst_block(docstring_paragraphs(hill, "Firing in each", to_end=True)),
+        "Which units are fitted (`rapheunit.doseresponse.gates`):",
+        rst_block(docstring_paragraphs(gates, "A unit is fitted only", to_end=True)),
+        "The noise of each response (`rapheunit.core.epochs.noise_sd_pct`):",
+        rst_block(docstring_paragraphs(epochs.noise_sd_pct, "The spike count")),
         params_table(FitParams, notes),
+        "Full agonists at the DRN autoreceptor (bottom fixed at 0 %): "
+        + ", ".join(f"`{name}`" for name, info in markers.DRUGS.items() if info.full_agonist_at_drn)
+        + " ([markers.md](markers.md)).",
         "## Population (`rapheunit.run.options.PopulationOptions`)",
         rst_block(docstring_paragraphs(selection, "The query", to_end=True)),
         params_table(options.PopulationOptions, notes),

@@ -7,7 +7,15 @@ baseline and described, against log10 of the cumulative dose, by
 
 ``top`` is fixed (the baseline is 100 % by construction); ``bottom`` and
 ``slope`` are bounded. ``ed50`` is the midpoint of the curve: the dose giving
-half of the fitted maximal inhibition (``100 - bottom``). The fitter is in
+half of the fitted maximal inhibition (``100 - bottom``). For a drug that the
+drug table marks as a full agonist at the DRN autoreceptor (ipsapirone,
+8-OH-DPAT) the bottom is fixed at 0 %: such a drug silences 5-HT cells at
+saturating doses (Sprouse & Aghajanian 1987), and with the top doses of a
+raphe experiment near the ED50 a free bottom would trade off against the
+slope and bias the ED50. ``ed50_absolute``, the dose that brings firing to
+50 % of baseline, is the figure the literature quotes; it equals ``ed50``
+when the bottom is 0. An ED50 beyond the highest dose is only a lower bound,
+and a parameter that ends on its bound is flagged. The fitter is in
 :mod:`rapheunit.doseresponse.fitter`, its profile-likelihood CIs in
 :mod:`rapheunit.doseresponse.profile`, the per-unit tables in
 :mod:`rapheunit.doseresponse.fits`.
