@@ -137,3 +137,23 @@ def test_detection_threshold_reaches_the_tables_and_the_report(batch) -> None:
     assert np.allclose(detected["detection_threshold"], 6.0 * detected["noise_mad"])
     html = _report(out, "raw_electrode")
     assert "(6 &times; noise SD" in html
+
+
+def test_the_report_says_which_units_left_the_population_and_why(tmp_path: Path) -> None:
+    steady = np.arange(0.4, 1200.0, 0.8)  # regular 1.25 Hz, no drug effect
+    lost = np.arange(0.3, 700.0, 0.8)  # silent from 700 s, after the antagonist too
+    rows = [("steady", t) for t in steady] + [("lost", t) for t in lost]
+    pd.DataFrame(rows, columns=["unit", "time_s"]).to_csv(tmp_path / "cell.csv", index=False)
+    (tmp_path / "cell.doses.csv").write_text(
+        "time_s,drug,dose,unit\n300,ipsapirone,5,ug/kg\n480,ipsapirone,5,ug/kg\n"
+        "660,ipsapirone,10,ug/kg\n840,ipsapirone,20,ug/kg\n1020,WAY-100635,100,ug/kg\n"
+    )
+    out = tmp_path / "out"
+    rapheunit.analyze(tmp_path / "cell.csv", out=out)
+    units = pd.read_csv(out / "units.csv", keep_default_na=False).set_index("unit")
+    assert units.loc["lost", "fit_status"] == "unit_lost"
+    assert "unit_lost" in units.loc["lost", "population_exclusion"]
+    html = _report(out, "cell")
+    lost_section = html[html.index("<h2>Unit lost"):]
+    assert "<tr><th>in_population</th><td>no</td></tr>" in lost_section
+    assert "unit_lost" in lost_section.split("<h3>Quality control</h3>")[0]

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from rapheunit.core.epochs import DOSE_COLUMNS
-from rapheunit.core.errors import RapheUnitError, check_option
+from rapheunit.core.errors import BadParameterError, RapheUnitError, check_option
 from rapheunit.core.model import Recording
 from rapheunit.core.version import VERSION
 from rapheunit.doseresponse.fits import unit_dose_response
@@ -199,9 +199,24 @@ def write_report(result: RecordingResult, out: Path, options: AnalysisOptions) -
     write_recording_report(
         result,
         out,
-        units_table=with_fits(result.units, result.fits),
+        units_table=_with_population(with_fits(result.units, result.fits), options),
         params={"rapheunit_version": VERSION, "parameters": options.as_dict()},
     )
+
+
+def _with_population(units: pd.DataFrame, options: AnalysisOptions) -> pd.DataFrame:
+    """Units marked in or out of the population, and why, as the batch will mark them.
+
+    A query on columns that only the batch adds (metadata) cannot be judged
+    per recording: the report then leaves the population columns out.
+    """
+    choice = options.population
+    if units.empty:
+        return units
+    try:
+        return mark_population(units, select_population(units, choice.select, choice.exclude))
+    except BadParameterError:
+        return units
 
 
 def analyze(

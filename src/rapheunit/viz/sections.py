@@ -40,7 +40,10 @@ if TYPE_CHECKING:
     from rapheunit.measures.results import RecordingResult
 
 
-CLASSIFICATION_COLUMNS = ("classification", "subtype", "rule_set", "pharmacological_confirmation")
+CLASSIFICATION_COLUMNS = (
+    "classification", "subtype", "rule_set", "pharmacological_confirmation",
+    "in_population", "population_exclusion",
+)
 FIT_COLUMNS = (
     "drug", "fit_status", "ed50", "ed50_unit", "ed50_ci_low", "ed50_ci_high",
     *(c for c in HILL_FIT_COLUMNS if c not in ("ed50", "ed50_ci_low", "ed50_ci_high",
