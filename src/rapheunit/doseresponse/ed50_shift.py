@@ -15,6 +15,7 @@ of one optimizer call per replicate.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,12 +89,14 @@ def fit_ed50_shift(
     pct_baseline: np.ndarray,
     in_b: np.ndarray,
     fit: FitParams = DEFAULT_FIT_PARAMS,
+    separate: np.ndarray | None = None,
 ) -> ShiftFit:
     """Least-squares fit of the shared-slope, shared-bottom Hill model with an ED50 shift.
 
-    The start comes from separate fits of each group
-    (:func:`rapheunit.doseresponse.fit_hill_batch`); bounds are those of
-    ``fit`` (slope, bottom, ED50 search decades around the doses).
+    The start comes from separate fits of each group (``separate``: the rows
+    of groups a and b from :func:`separate_fits`, computed here when None);
+    bounds are those of ``fit`` (slope, bottom, ED50 search decades around
+    the doses).
 
     Examples
     --------
@@ -110,7 +113,10 @@ def fit_ed50_shift(
     if not (log_dose.shape == response.shape == in_b.shape) or not np.isfinite(log_dose).all():
         raise BadParameterError("doses, responses and groups must be equal-length, doses > 0")
     low, high = _shift_bounds(log_dose, fit)
-    start = _shift_start(log_dose, response, in_b, fit)
+    if separate is None:
+        groups = [(log_dose[members], response[members]) for members in (~in_b, in_b)]
+        separate = separate_fits(groups, fit)
+    start = _shift_start(separate, log_dose, fit)
     return _least_squares_shift(log_dose, response, in_b, start, (low, high), fit.top_pct)
 
 
@@ -124,21 +130,46 @@ def _shift_bounds(log_dose: np.ndarray, fit: FitParams) -> tuple[np.ndarray, np.
     return np.array(low), np.array(high)
 
 
-def _shift_start(
-    log_dose: np.ndarray, response: np.ndarray, in_b: np.ndarray, fit: FitParams
+def separate_fits(
+    groups: Sequence[tuple[np.ndarray, np.ndarray]], fit: FitParams = DEFAULT_FIT_PARAMS
 ) -> np.ndarray:
-    """Start from a separate Hill fit per group (ED50s, mean slope and bottom)."""
-    width = int(max((~in_b).sum(), in_b.sum()))
-    dose = np.full((2, width), np.nan)
-    pct = np.full((2, width), np.nan)
-    for row, members in enumerate((~in_b, in_b)):
-        dose[row, : members.sum()] = 10.0 ** log_dose[members]
-        pct[row, : members.sum()] = response[members]
-    separate = fit_hill_batch(dose, pct, fit)
-    log_ed50 = np.log10(separate["ed50"].to_numpy(dtype=np.float64))
+    """Hill fit of each group's points alone, all groups in one batched call.
+
+    Parameters
+    ----------
+    groups : sequence of (log10 dose, % of baseline) pairs of arrays
+        The points of each group.
+    fit : FitParams
+        Fit choices (:func:`rapheunit.doseresponse.fit_hill_batch`).
+
+    Returns
+    -------
+    numpy.ndarray
+        One row per group: log10 ED50, Hill slope, bottom (NaN where not fitted).
+
+    Examples
+    --------
+    >>> log_dose = np.log10(10.0 * 2.0 ** np.arange(6))
+    >>> pct = ShiftFit(np.log10(40.0), 0.0, 1.5, 5.0).pct_baseline(10.0**log_dose, False)
+    >>> separate_fits([(log_dose, pct), (log_dose[:1], pct[:1])]).round(3).tolist()
+    [[1.602, 1.5, 5.0], [nan, nan, nan]]
+    """
+    width = max(1, *(log_dose.size for log_dose, _ in groups))
+    dose = np.full((len(groups), width), np.nan)
+    pct = np.full((len(groups), width), np.nan)
+    for row, (log_dose, response) in enumerate(groups):
+        dose[row, : log_dose.size] = 10.0**log_dose
+        pct[row, : log_dose.size] = response
+    fitted = fit_hill_batch(dose, pct, fit)
+    columns = [np.log10(fitted["ed50"].to_numpy(dtype=np.float64))]
+    columns += [fitted[name].to_numpy(dtype=np.float64) for name in ("hill_slope", "bottom_pct")]
+    return np.column_stack(columns)
+
+
+def _shift_start(separate: np.ndarray, log_dose: np.ndarray, fit: FitParams) -> np.ndarray:
+    """Start from the separate fits of groups a and b (ED50s, mean slope and bottom)."""
+    log_ed50, slopes, bottoms = separate.T
     log_ed50 = np.where(np.isfinite(log_ed50), log_ed50, np.median(log_dose))
-    slopes = separate["hill_slope"].to_numpy(dtype=np.float64)
-    bottoms = separate["bottom_pct"].to_numpy(dtype=np.float64)
     slope = np.nanmean(slopes) if np.isfinite(slopes).any() else 1.0
     bottom = np.nanmean(bottoms) if np.isfinite(bottoms).any() else fit.bottom_bounds_pct[0]
     return np.array([log_ed50[0], log_ed50[1] - log_ed50[0], slope, bottom])

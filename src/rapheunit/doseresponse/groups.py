@@ -60,7 +60,7 @@ from rapheunit.core.errors import (
 )
 from rapheunit.core.params import param
 from rapheunit.doseresponse.ed50_shift import ShiftFit as ShiftFit
-from rapheunit.doseresponse.ed50_shift import bootstrap_log_ratios
+from rapheunit.doseresponse.ed50_shift import bootstrap_log_ratios, separate_fits
 from rapheunit.doseresponse.ed50_shift import fit_ed50_shift as fit_ed50_shift
 from rapheunit.doseresponse.fits import (
     BASELINE_PCT,
@@ -276,8 +276,14 @@ def compare_groups(
     metadata = read_metadata(metadata)
     grouped = group_units(units, metadata, group_by, params.cell_class)
     points = group_dose_points(doses, grouped, group_by)
+    pairs = group_pairs(grouped[group_by].tolist(), params.reference)
+    # each group's own Hill fit starts the shift fit of every pair it is in: fitted once
+    drugs = [
+        (str(drug), drug_points, _separate_fits(drug_points, group_by, fit))
+        for drug, drug_points in (points.groupby("drug", sort=True) if pairs else ())
+    ]
     rows = []
-    for group_a, group_b in group_pairs(grouped[group_by].tolist(), params.reference):
+    for group_a, group_b in pairs:
         pair = {"group_by": group_by, "group_a": group_a, "group_b": group_b}
         for measure, measure_unit in UNIT_MEASURES:
             if measure not in grouped.columns:
@@ -289,8 +295,8 @@ def compare_groups(
                 {**pair, "measure": measure, "drug": "", "measure_unit": measure_unit}
                 | _difference_row(values, measure, pair, params)
             )
-        for drug, drug_points in points.groupby("drug", sort=True):
-            rows.extend(_drug_rows(str(drug), drug_points, pair, params, fit))
+        for drug, drug_points, separate in drugs:
+            rows.extend(_drug_rows(drug, drug_points, pair, params, fit, separate))
     result = pd.DataFrame(rows, columns=list(GROUP_COLUMNS))
     result["confidence"] = params.confidence
     counts = ["n_units_a", "n_units_b", "n_animals_a", "n_animals_b"]
@@ -298,8 +304,27 @@ def compare_groups(
     return result
 
 
+def _separate_fits(
+    points: pd.DataFrame, group_by: str, fit: FitParams
+) -> dict[str, np.ndarray]:
+    """Group label -> its own Hill fit (log10 ED50, slope, bottom), see ``separate_fits``."""
+    labels = sorted(points[group_by].unique())
+    members = [points[points[group_by] == label] for label in labels]
+    groups = [
+        (np.log10(rows["cumulative_dose"].to_numpy(dtype=np.float64)),
+         rows["pct_baseline"].to_numpy(dtype=np.float64))
+        for rows in members
+    ]
+    return dict(zip(labels, separate_fits(groups, fit), strict=True)) if labels else {}
+
+
 def _drug_rows(
-    drug: str, points: pd.DataFrame, pair: dict[str, str], params: GroupParams, fit: FitParams
+    drug: str,
+    points: pd.DataFrame,
+    pair: dict[str, str],
+    params: GroupParams,
+    fit: FitParams,
+    separate: dict[str, np.ndarray],
 ) -> list[dict[str, object]]:
     if points["dose_unit"].nunique() > 1:
         raise BadDoseTableError(f"{drug}: units use different dose units; cannot compare groups")
@@ -308,7 +333,7 @@ def _drug_rows(
     inhibition = {**pair, "measure": MAX_INHIBITION, "drug": drug, "measure_unit": "%"}
     inhibition |= _difference_row(per_unit, MAX_INHIBITION, pair, params)
     shift = {**pair, "measure": ED50, "drug": drug, "measure_unit": dose_unit}
-    shift |= _shift_row(points, pair, params, fit)
+    shift |= _shift_row(points, pair, params, fit, separate)
     return [inhibition, shift]
 
 
@@ -365,7 +390,11 @@ def _joined(*notes: str) -> str:
 
 
 def _shift_row(
-    points: pd.DataFrame, pair: dict[str, str], params: GroupParams, fit: FitParams
+    points: pd.DataFrame,
+    pair: dict[str, str],
+    params: GroupParams,
+    fit: FitParams,
+    separate: dict[str, np.ndarray],
 ) -> dict[str, object]:
     """ED50 per group, their ratio and its cluster-bootstrap CI and test."""
     rows, in_b = _pair_rows(points, "pct_baseline", pair)
@@ -376,7 +405,8 @@ def _shift_row(
         return row | {"note": f"each group needs {fit.min_doses} distinct doses"}
     dose = rows["cumulative_dose"].to_numpy(dtype=np.float64)
     response = rows["pct_baseline"].to_numpy(dtype=np.float64)
-    estimate = fit_ed50_shift(dose, response, in_b, fit)
+    own_fits = np.vstack([separate[pair["group_a"]], separate[pair["group_b"]]])
+    estimate = fit_ed50_shift(dose, response, in_b, fit, own_fits)
     note = _extrapolation_note(estimate, dose, in_b)
     row |= {
         "estimate_a": estimate.ed50_a,

@@ -66,6 +66,8 @@ def linear_model(values: np.ndarray, design: np.ndarray, animals: np.ndarray) ->
             result = sm.MixedLM(values, design, groups=animals).fit(
                 reml=True, method=MIXED_MODEL_OPTIMIZERS
             )
+            # a singular covariance warns here (sqrt of a negative variance): NaN, no CI
+            standard_error = float(np.asarray(result.bse_fe)[1])
     except (np.linalg.LinAlgError, ValueError):
         return None
     on_boundary = any("boundary" in str(warning.message) for warning in caught)
@@ -74,8 +76,7 @@ def linear_model(values: np.ndarray, design: np.ndarray, animals: np.ndarray) ->
         if not result.converged
         else "between-animal variance estimated at 0" if on_boundary else ""
     )
-    coefficients = np.asarray(result.fe_params)
-    return LinearFit(MIXED_MODEL_TEST, coefficients, float(np.asarray(result.bse_fe)[1]), note)
+    return LinearFit(MIXED_MODEL_TEST, np.asarray(result.fe_params), standard_error, note)
 
 
 def t_inference(
