@@ -258,7 +258,7 @@ def _cluster_draws(
 
     Clusters are the animals of group a, then those of group b, each sorted;
     every replicate draws ``n - 1`` of a group's ``n`` clusters with
-    replacement, group a first (the order of the draws from the generator).
+    replacement, group a first.
     """
     cluster_of_row = np.empty(animals.size, dtype=np.intp)
     sizes: list[int] = []
@@ -266,14 +266,37 @@ def _cluster_draws(
         names, index = np.unique(animals[members], return_inverse=True)
         cluster_of_row[members] = sum(sizes) + np.ravel(index)
         sizes.append(names.size)
-    offsets = np.cumsum([0, *sizes[:-1]])
-    rng = np.random.default_rng(seed)
-    counts = np.zeros((n_bootstrap, sum(sizes)), dtype=np.int64)
-    for replicate in range(n_bootstrap):
-        for offset, size in zip(offsets, sizes, strict=True):
-            drawn = rng.integers(size, size=size - 1)
-            np.add.at(counts[replicate], offset + drawn, 1)
-    return counts, cluster_of_row
+    offsets = np.repeat(np.cumsum([0, *sizes[:-1]]), np.subtract(sizes, 1))
+    drawn = offsets + uniform_draws(sizes, n_bootstrap, seed).reshape(n_bootstrap, -1)
+    replicate = np.arange(n_bootstrap)[:, None] * sum(sizes)
+    counts = np.bincount((replicate + drawn).ravel(), minlength=n_bootstrap * sum(sizes))
+    return counts.reshape(n_bootstrap, sum(sizes)), cluster_of_row
+
+
+def uniform_draws(sizes: Sequence[int], n_repeats: int, seed: int) -> np.ndarray:
+    """``rng.integers(size, size=size - 1)`` for each size in turn, ``n_repeats`` times, flat.
+
+    The same values as those calls on ``rng = numpy.random.default_rng(seed)``,
+    without a Python call per draw: numpy draws an integer below ``n < 2**32``
+    from one 32-bit word ``w`` as ``(w * n) >> 32`` (Lemire's method), and
+    redraws only when the low 32 bits of ``w * n`` fall below ``n``; in that
+    rare case (probability ``n / 2**32`` per draw) the calls are made one by one.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(7)
+    >>> one_by_one = [rng.integers(n, size=n - 1) for _ in range(3) for n in (3, 2)]
+    >>> bool(np.array_equal(uniform_draws([3, 2], 3, seed=7), np.concatenate(one_by_one)))
+    True
+    """
+    bound = np.tile(np.repeat(sizes, np.subtract(sizes, 1)), n_repeats).astype(np.uint64)
+    words = np.random.default_rng(seed).integers(0, 2**32, size=bound.size, dtype=np.uint64)
+    product = words * bound
+    if np.any(product & np.uint64(0xFFFFFFFF) < bound):
+        rng = np.random.default_rng(seed)
+        calls = [rng.integers(n, size=n - 1) for _ in range(n_repeats) for n in sizes]
+        return np.concatenate(calls).astype(np.intp)
+    return (product >> np.uint64(32)).astype(np.intp)
 
 
 def _shift_model(
