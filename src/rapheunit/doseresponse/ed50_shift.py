@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 
 from rapheunit.core.errors import BadParameterError
 from rapheunit.doseresponse.fits import (
@@ -305,6 +304,8 @@ def _shift_model(
     """Curves (fits x points) and their Jacobian (fits x points x 4) at parameters ``theta``."""
     log_ed50_a, log_ratio, slope, bottom = (theta[:, [k]] for k in range(4))
     distance = log_dose - (log_ed50_a + log_ratio * shift)
+    from scipy.special import expit  # scipy is imported when first used, not at start-up
+
     # the effect fraction of hill_response; d effect / d log_ed50 = -ln10 slope effect (1 - effect)
     effect = expit(_LN10 * slope * distance)
     curve = top_pct - (top_pct - bottom) * effect

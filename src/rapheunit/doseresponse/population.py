@@ -20,10 +20,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import stats
-from statsmodels.stats.multitest import multipletests
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from rapheunit.core.errors import BadDoseTableError, BadParameterError, validate_type
 from rapheunit.doseresponse.fits import (
@@ -276,6 +272,8 @@ def ed50_distribution(unit_fits: pd.DataFrame, confidence: float = 0.95) -> dict
     n = int(log_ed50.size)
     mean = log_ed50.mean() if n else np.nan
     if n > 1:
+        from scipy import stats
+
         half_width = stats.t.ppf(0.5 + confidence / 2, n - 1) * log_ed50.std(ddof=1) / np.sqrt(n)
     else:
         half_width = np.nan
@@ -328,6 +326,11 @@ def dose_statistics(doses: pd.DataFrame, unit_ids: pd.DataFrame | None = None) -
 
 
 def _drug_statistics(drug: str, rows: pd.DataFrame) -> pd.DataFrame:
+    # statsmodels is imported here, not at start-up (rapheunit --help does not need it)
+    import statsmodels.api as sm
+    from statsmodels.stats.multitest import multipletests
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
     dose_levels = np.sort(rows["cumulative_dose"].unique())
     unit_labels = rows["recording"].astype(str) + "/" + rows["unit"].astype(str)
     n_units = unit_labels.nunique()
