@@ -40,9 +40,10 @@ ANALYSIS_IMPORTS = (
     "scipy.special",
     "scipy.stats",
 )
-# Spike-time tables are read with pandas; every other input goes through neo (NWB: pynwb).
+# Spike-time tables are read with pandas; every other input goes through neo (NIX files
+# through nixio, NWB files through pynwb).
 TABLE_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
-READER_IMPORTS = {"neo": ("neo.io",), ".nwb": ("pynwb", "pynwb.misc")}
+READER_IMPORTS = {"neo": ("neo.io",), ".nix": ("nixio",), ".nwb": ("pynwb", "pynwb.misc")}
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,8 @@ def first_use_imports(paths: Sequence[Path]) -> list[str]:
     modules = list(ANALYSIS_IMPORTS)
     if suffixes - TABLE_SUFFIXES:
         modules += READER_IMPORTS["neo"]
-    if ".nwb" in suffixes:
-        modules += READER_IMPORTS[".nwb"]
+    for suffix in sorted(suffixes & READER_IMPORTS.keys()):
+        modules += READER_IMPORTS[suffix]
     return modules
 
 
