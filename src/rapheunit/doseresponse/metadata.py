@@ -1,26 +1,37 @@
-"""Experimental metadata: one row per recording, joined to the output tables.
+"""Experimental metadata, and the units, points and pairs that group comparisons use.
 
 An optional table with one row per recording and free columns, e.g.
 ``recording, animal, group, treatment, days``. ``recording`` must match the
 recording names of the output tables (the file stem) and be unique.
 :func:`join_metadata` adds its columns to any table with a ``recording``
-column; :func:`group_units` picks the units that group comparisons use. A
+column; :func:`group_units` picks the units that group comparisons use,
+:func:`group_dose_points` their dose-response points and :func:`group_pairs`
+the pairs of groups compared. A
 recording without an ``animal`` (no column, or an empty cell) is its own
 animal.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from rapheunit.core.errors import BadParameterError, UnreadableFileError, validate_type
+from rapheunit.doseresponse.fits import (
+    BASELINE_PCT,
+    NON_DOSE_RESPONSE_ROLES,
+    UNIT_KEY,
+    dose_responses,
+)
 from rapheunit.measures.classify import PUTATIVE_5HT
 
 RECORDING = "recording"
 ANIMAL = "animal"
+MAX_INHIBITION = "max_inhibition_pct"
 TAB_SEPARATED_SUFFIXES = (".tsv", ".tab")
 
 
@@ -163,3 +174,49 @@ def _group_label(value: object) -> str:
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return f"{value:g}"
     return str(value)
+
+
+def group_dose_points(
+    doses: pd.DataFrame, grouped_units: pd.DataFrame, group_by: str
+) -> pd.DataFrame:
+    """Dose-response points of the grouped units, with ``max_inhibition_pct`` per unit and drug.
+
+    Points are the rows of dose-response drugs (not antagonists or vehicles)
+    with a positive cumulative dose and a finite % of baseline.
+
+    Examples
+    --------
+    >>> doses = pd.DataFrame({"recording": "r1", "unit": "a", "drug": "ipsapirone",
+    ...     "dose_unit": "ug/kg", "cumulative_dose": [10.0, 20.0], "injection_time_s": [0.0, 60],
+    ...     "rate_hz": 1.0, "pct_baseline": [70.0, 30.0]})
+    >>> units = pd.DataFrame({"recording": ["r1"], "unit": ["a"], "group": ["A"], "animal": "r1"})
+    >>> group_dose_points(doses, units, "group")["max_inhibition_pct"].tolist()
+    [70.0, 70.0]
+    """
+    table = dose_responses(doses)
+    pct = table["pct_baseline"].to_numpy(dtype=np.float64)
+    dose = table["cumulative_dose"].to_numpy(dtype=np.float64)
+    usable = ~table["role"].isin(NON_DOSE_RESPONSE_ROLES) & np.isfinite(pct) & (dose > 0)
+    labels = grouped_units[[*UNIT_KEY, group_by, ANIMAL]].drop_duplicates(subset=list(UNIT_KEY))
+    points = table[usable].merge(labels, on=list(UNIT_KEY), how="inner")
+    lowest = points.groupby([*UNIT_KEY, "drug"])["pct_baseline"].transform("min")
+    points[MAX_INHIBITION] = BASELINE_PCT - lowest
+    return points
+
+
+def group_pairs(labels: Sequence[str], reference: str | None = None) -> list[tuple[str, str]]:
+    """(group_a, group_b) pairs: every sorted pair, or each group against ``reference``.
+
+    Examples
+    --------
+    >>> group_pairs(["vehicle", "SSRI", "vehicle", "ipsapirone"], reference="vehicle")
+    [('vehicle', 'SSRI'), ('vehicle', 'ipsapirone')]
+    >>> group_pairs(["B", "A"])
+    [('A', 'B')]
+    """
+    groups = sorted(set(labels))
+    if reference is None:
+        return list(itertools.combinations(groups, 2))
+    if reference not in groups:
+        raise BadParameterError(f"reference group {reference!r} is not among {groups}")
+    return [(reference, group) for group in groups if group != reference]
