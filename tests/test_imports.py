@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +74,13 @@ def test_the_command_probe_sees_what_a_command_imports() -> None:
 def test_help_and_rules_load_no_heavy_library(command: list[str]) -> None:
     loaded = _modules_after_command(*command)
     assert not loaded & set(NOT_FOR_STARTUP), sorted(loaded & set(NOT_FOR_STARTUP))
+
+
+def test_analyze_without_reports_loads_no_report_stack(tmp_path: Path) -> None:
+    tables = Path(__file__).parents[1] / "recordings"
+    loaded = _modules_after_command(
+        "analyze", str(tables / "drn04_slow_irregular.csv"), "--out", str(tmp_path),
+        "--no-report", "--quiet", "--jobs", "1",
+    )
+    assert (tmp_path / "units.csv").exists()
+    assert not loaded & {"matplotlib", "jinja2"}
