@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -115,3 +118,33 @@ def test_cli_jobs_resume_and_parquet(inputs: Path, serial: Path, tmp_path: Path)
 
 def test_bad_jobs_is_a_usage_error(inputs: Path, tmp_path: Path) -> None:
     assert main(["analyze", str(inputs), "--out", str(tmp_path / "o"), "--jobs", "0"]) == 2
+
+
+def test_a_batch_imports_up_front_what_the_analysis_imports_on_first_use() -> None:
+    # In a fresh interpreter: after the batch's up-front imports, analysing one recording of
+    # each format loads nothing more from the heavy libraries (else it escapes the frozen heap
+    # and is imported again by every worker).
+    heavy = ("elephant", "scipy", "quantities", "neo", "nixio", "pynwb", "hdmf", "h5py")
+    folder = Path(__file__).parents[1] / "recordings"
+    names = ("drn01_5ht_clock.nix", "drn03_mixed.nwb", "drn04_slow_irregular.csv")
+    recordings = [folder / name for name in names]
+    probe = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from importlib import import_module\n"
+        "from rapheunit.run.batch import first_use_imports\n"
+        "from rapheunit.run.pipeline import analyze_recording\n"
+        "from rapheunit.run.options import AnalysisOptions\n"
+        f"paths = [Path(p) for p in {[str(p) for p in recordings]!r}]\n"
+        "for module in first_use_imports(paths):\n"
+        "    import_module(module)\n"
+        "before = set(sys.modules)\n"
+        "results = [analyze_recording(path, AnalysisOptions()) for path in paths]\n"
+        "assert all(result.ok for result in results), [r.recording_row for r in results]\n"
+        "print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    new = json.loads(output.strip().splitlines()[-1])
+    assert not [name for name in new if name.split(".")[0] in heavy], new

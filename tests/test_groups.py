@@ -11,6 +11,7 @@ from scipy import stats
 
 from rapheunit.core.epochs import EpochParams, baseline_window, dose_rates
 from rapheunit.core.errors import BadParameterError, RapheUnitError, UnreadableFileError
+from rapheunit.doseresponse.ed50_shift import bootstrap_log_ratios, uniform_draws
 from rapheunit.doseresponse.groups import (
     GROUP_COLUMNS,
     GroupParams,
@@ -326,3 +327,95 @@ def test_group_figures_show_groups_and_animals(
     point_columns = {line.get_xdata()[0] for line in ax.lines if line.get_marker() == "o"}
     assert len(point_columns) == 8  # one column per rat
     assert [label.get_text() for label in ax.get_xticklabels()] == ["chronic", "vehicle"]
+
+
+# --- the cluster bootstrap, against one scipy fit per replicate --------------------------------
+
+
+def _hill_pct(
+    log_dose: np.ndarray, log_ed50: np.ndarray | float, slope: float, bottom: float
+) -> np.ndarray:
+    """% of baseline, top 100: the textbook four-parameter logistic in log dose."""
+    return bottom + (100.0 - bottom) / (1.0 + 10.0 ** (slope * (log_dose - log_ed50)))
+
+
+def _refit_one_by_one(
+    log_dose: np.ndarray, pct: np.ndarray, in_b: np.ndarray, animals: np.ndarray,
+    start: np.ndarray, n_bootstrap: int, seed: int,
+) -> np.ndarray:
+    """Log ratios the slow way: draw n - 1 animals per group, stack their rows, refit."""
+    from scipy.optimize import least_squares
+
+    lowest, highest = log_dose.min(), log_dose.max()
+    widest = highest - lowest + 2.0 * 2.0  # search decades of the default FitParams
+    low = np.array([lowest - 2.0, -widest, 0.3, 0.0])
+    high = np.array([highest + 2.0, widest, 5.0, 100.0])
+    clusters = [
+        [np.flatnonzero(members & (animals == a)) for a in np.unique(animals[members])]
+        for members in (~in_b, in_b)
+    ]
+    rng = np.random.default_rng(seed)
+    ratios = []
+    for _ in range(n_bootstrap):
+        rows = np.concatenate([
+            group[index] for group in clusters
+            for index in rng.integers(len(group), size=len(group) - 1)
+        ])
+        shift = in_b[rows].astype(float)
+
+        def residuals(theta: np.ndarray, rows: np.ndarray = rows, shift: np.ndarray = shift):
+            curve = _hill_pct(log_dose[rows], theta[0] + theta[1] * shift, theta[2], theta[3])
+            return curve - pct[rows]
+
+        solution = least_squares(
+            residuals, start, bounds=(low, high), xtol=1e-15, ftol=1e-15, gtol=1e-15
+        )
+        ratios.append(solution.x[1])
+    return np.array(ratios)
+
+
+@pytest.mark.parametrize("animals_per_group", [(2, 2), (3, 5)])
+def test_bootstrap_replicates_are_the_refits_of_the_drawn_animals(
+    animals_per_group: tuple[int, int],
+) -> None:
+    rng = np.random.default_rng(11)
+    doses = 5.0 * 2.0 ** np.arange(6)
+    rows = []
+    for group, n_animals in enumerate(animals_per_group):
+        for animal in range(n_animals):
+            for _ in range(2):
+                log_ed50 = np.log10(30.0 * 3.0**group) + rng.normal(0.0, 0.2)
+                pct = _hill_pct(np.log10(doses), log_ed50, 1.3, 10.0) + rng.normal(0.0, 6.0, 6)
+                name = f"{group}-{animal}"
+                rows += [(name, group == 1, d, p) for d, p in zip(doses, pct, strict=True)]
+    animals, in_b, dose, pct = (np.array(column) for column in zip(*rows, strict=True))
+    start = ShiftFit(np.log10(30.0), np.log10(3.0), 1.3, 10.0)
+    ratios = bootstrap_log_ratios(dose, pct, in_b, animals, start, 99, seed=4)
+    expected = _refit_one_by_one(
+        np.log10(dose), pct, in_b, animals,
+        np.array([np.log10(30.0), np.log10(3.0), 1.3, 10.0]), 99, seed=4,
+    )
+    np.testing.assert_allclose(ratios, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("sizes", [[2, 2], [3, 7], [5, 1, 4]])
+def test_all_draws_at_once_are_the_draws_one_call_at_a_time(sizes: list[int]) -> None:
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        one_by_one = [rng.integers(n, size=n - 1) for _ in range(50) for n in sizes]
+        np.testing.assert_array_equal(
+            uniform_draws(sizes, 50, seed), np.concatenate(one_by_one).astype(np.intp)
+        )
+
+
+def test_forty_groups_compare_every_pair() -> None:
+    rng = np.random.default_rng(3)
+    names = [f"r{i}" for i in range(80)]
+    meta = pd.DataFrame({"recording": names, "group": [f"G{i // 2:02d}" for i in range(80)],
+                         "animal": [f"a{i}" for i in range(80)]})
+    units = pd.DataFrame({"recording": names, "unit": "u", "baseline_rate_hz": rng.normal(
+        1.5, 0.3, 80), "cv_isi": rng.uniform(0.1, 0.4, 80)})
+    result = compare_groups(units, NO_DOSES, meta)
+    assert len(result) == 2 * 40 * 39 // 2
+    pairs = set(zip(result["group_a"], result["group_b"], strict=True))
+    assert len(pairs) == 780 and all(a < b for a, b in pairs)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -40,3 +41,46 @@ def test_the_data_model_works_without_heavy_libraries() -> None:
     )
     # pandas is the core's table type (dose rates); nothing heavier is needed to hold data
     assert not loaded & (set(HEAVY) - {"pandas"})
+
+
+# What the command line must not load before a command needs it (pandas and scipy may load).
+NOT_FOR_STARTUP = ("matplotlib", "statsmodels", "sklearn", "elephant", "neo", "quantities")
+
+
+def _modules_after_command(*arguments: str) -> set[str]:
+    """Modules loaded by ``rapheunit ARGUMENTS`` run to completion in a fresh interpreter."""
+    return _modules_after(
+        "import contextlib, io, rapheunit.cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        f"        rapheunit.cli.main({list(arguments)!r})\n"
+        "    except SystemExit:\n"
+        "        pass"
+    )
+
+
+def test_the_command_probe_sees_what_a_command_imports() -> None:
+    # the probe is not blind: simulating recordings loads the writers' libraries
+    probe = (
+        "import contextlib, io, tempfile, rapheunit.cli\n"
+        "with tempfile.TemporaryDirectory() as folder, "
+        "contextlib.redirect_stdout(io.StringIO()):\n"
+        "    rapheunit.cli.main(['simulate', folder])"
+    )
+    assert "neo" in _modules_after(probe)
+
+
+@pytest.mark.parametrize("command", [["--help"], ["analyze", "--help"], ["rules"]])
+def test_help_and_rules_load_no_heavy_library(command: list[str]) -> None:
+    loaded = _modules_after_command(*command)
+    assert not loaded & set(NOT_FOR_STARTUP), sorted(loaded & set(NOT_FOR_STARTUP))
+
+
+def test_analyze_without_reports_loads_no_report_stack(tmp_path: Path) -> None:
+    tables = Path(__file__).parents[1] / "recordings"
+    loaded = _modules_after_command(
+        "analyze", str(tables / "drn04_slow_irregular.csv"), "--out", str(tmp_path),
+        "--no-report", "--quiet", "--jobs", "1",
+    )
+    assert (tmp_path / "units.csv").exists()
+    assert not loaded & {"matplotlib", "jinja2"}

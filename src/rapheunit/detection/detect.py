@@ -34,8 +34,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
-import quantities as pq
-from scipy.signal import butter, sosfilt, sosfiltfilt
 
 from rapheunit.core.errors import (
     BadParameterError,
@@ -142,6 +140,8 @@ class NeoSignalSource:
     """
 
     def __init__(self, proxy: Any) -> None:
+        import quantities as pq  # imported when a signal is first read, not at start-up
+
         self.proxy = proxy
         self.n_samples, self.n_channels = (int(size) for size in proxy.shape)
         self.sampling_rate_hz = float(proxy.sampling_rate.rescale(pq.Hz).magnitude)
@@ -156,6 +156,8 @@ class NeoSignalSource:
 
     def read(self, start: int, stop: int, channels: Sequence[int]) -> np.ndarray:
         """Samples ``start:stop`` of ``channels`` as float32 ``(n, len(channels))``."""
+        import quantities as pq
+
         # The proxy rounds times to the nearest sample, so sample-exact times give exact indices.
         window = (
             (self.t_start_s + start / self.sampling_rate_hz) * pq.s,
@@ -526,6 +528,8 @@ def _plan(params: DetectParams, sampling_rate_hz: float) -> _Plan:
             f"band upper edge {high_hz:g} Hz must be below the Nyquist frequency {nyquist_hz:g} Hz "
             f"(sampling rate {sampling_rate_hz:g} Hz): lower it"
         )
+    from scipy.signal import butter  # imported when first used, not at start-up
+
     sos = butter(
         params.filter_order, (low_hz, high_hz), "bandpass", fs=sampling_rate_hz, output="sos"
     )
@@ -544,11 +548,15 @@ def _settle_samples(sos: np.ndarray, slowest_period_samples: float) -> int:
     """Length after which the filter's impulse response stays below the settle tolerance."""
     impulse = np.zeros(int(np.ceil(50 * slowest_period_samples)) + 1)
     impulse[0] = 1.0
+    from scipy.signal import sosfilt
+
     response = np.abs(sosfilt(sos, impulse))
     return int(np.flatnonzero(response > FILTER_SETTLE_TOLERANCE * response.max())[-1]) + 1
 
 
 def _bandpass(samples: np.ndarray, plan: _Plan) -> np.ndarray:
+    from scipy.signal import sosfiltfilt
+
     return sosfiltfilt(plan.sos, samples)
 
 

@@ -34,14 +34,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from itertools import combinations
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.stats import chi2
-from sklearn.decomposition import PCA
-from sklearn.mixture import GaussianMixture
-from threadpoolctl import ThreadpoolController
 
 from rapheunit.core.errors import BadParameterError, validate_type
+
+if TYPE_CHECKING:  # scikit-learn is imported when events are first sorted
+    from sklearn.mixture import GaussianMixture
+    from threadpoolctl import ThreadpoolController
 
 # Single-unit DRN recordings: one dominant unit plus at most a couple of small background units.
 MAX_CLUSTERS = 3
@@ -155,6 +156,8 @@ def _checked_snippets(snippets: np.ndarray, peak_index: int, max_clusters: int) 
 @cache
 def _thread_pools() -> ThreadpoolController:
     """The loaded BLAS/OpenMP pools, found once (a search costs ~50 ms)."""
+    from threadpoolctl import ThreadpoolController
+
     return ThreadpoolController()
 
 
@@ -166,6 +169,8 @@ def _fit_rows(n_events: int) -> np.ndarray:
 
 
 def _pca_features(snippets: np.ndarray) -> np.ndarray:
+    from sklearn.decomposition import PCA
+
     n_components = min(N_FEATURES, snippets.shape[1], len(snippets) - 1)
     pca = PCA(n_components=n_components, random_state=_RANDOM_STATE)
     pca.fit(snippets[_fit_rows(len(snippets))])
@@ -173,6 +178,8 @@ def _pca_features(snippets: np.ndarray) -> np.ndarray:
 
 
 def _lowest_bic_mixture(features: np.ndarray, max_clusters: int) -> GaussianMixture:
+    from sklearn.mixture import GaussianMixture
+
     fit_features = features[_fit_rows(len(features))]
     best: GaussianMixture | None = None
     best_bic = np.inf
@@ -271,6 +278,8 @@ def _l_ratio(features: np.ndarray, members: np.ndarray) -> float:
     centred = features[~members] - own.mean(axis=0)
     inverse = np.linalg.pinv(np.cov(own, rowvar=False))
     squared_distance = np.einsum("ij,jk,ik->i", centred, inverse, centred)
+    from scipy.stats import chi2
+
     return float(chi2.sf(squared_distance, df=features.shape[1]).sum() / len(own))
 
 

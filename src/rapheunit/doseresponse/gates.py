@@ -20,7 +20,6 @@ whatever else holds):
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from rapheunit.doseresponse.hill import BASELINE_PCT, FitParams
 from rapheunit.doseresponse.profile import FitData
@@ -74,6 +73,8 @@ def response_test(pct_at_top: np.ndarray, noise_sd_at_top: np.ndarray) -> tuple[
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(noise_sd_at_top > 0, (BASELINE_PCT - pct_at_top) / noise_sd_at_top, np.nan)
+    from scipy import stats  # imported when first used, not at start-up
+
     return z, stats.norm.sf(z)
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
-from scipy.special import expit
 
 from rapheunit.core.errors import BadParameterError, check_positive, validate_type
 from rapheunit.core.params import param
@@ -312,4 +311,6 @@ def effect_fraction(
     log_dose: np.ndarray | float, log_ed50: np.ndarray | float, slope: np.ndarray | float
 ) -> np.ndarray:
     """1 / (1 + 10**((log_ed50 - log_dose) * slope)), computed without overflow."""
+    from scipy.special import expit  # imported when first used, not at start-up
+
     return expit(LN10 * np.multiply(slope, np.subtract(log_dose, log_ed50)))

@@ -9,7 +9,6 @@ bottom (equal bounds) never moves.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
 from rapheunit.doseresponse.hill import LN10, FitParams
 from rapheunit.doseresponse.profile import FitData, slope_grid, sse_for
@@ -81,6 +80,8 @@ def _derivatives(
     # fraction = expit(z), z = ln10 * slope * (log_dose - log_ed50)
     z_by_log_ed50 = np.broadcast_to(-LN10 * slope, data.log_dose.shape)
     z_by_slope = LN10 * (data.log_dose - log_ed50)
+    from scipy.special import expit  # imported when first used, not at start-up
+
     fraction = expit(z_by_slope * slope)
     first = fraction * (1.0 - fraction)
     second = first * (1.0 - 2.0 * fraction)

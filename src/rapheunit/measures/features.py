@@ -21,13 +21,15 @@ cv_isi_nonburst
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import quantities as pq
-from elephant import statistics as elephant_stats
 
 from rapheunit.core.errors import BadParameterError, check_positive, validate_type
 from rapheunit.measures.qc_params import SILENCE_ISI_MULTIPLE, SILENCE_MIN_S
+
+if TYPE_CHECKING:
+    import quantities as pq
 
 # Intraburst ISI of DRN 5-HT "burst-firing" neurons (doublets/triplets):
 # < 20 ms (Hajos et al. 1995, Neuroscience 69:189; Hajos & Sharp 1996).
@@ -313,6 +315,8 @@ def _coefficient_of_variation(
     if isis.size < MIN_ISIS_FOR_VARIABILITY:
         reasons[name] = _too_few(isis.size, what)
         return float("nan")
+    from elephant import statistics as elephant_stats  # heavy: imported when first measured
+
     return float(elephant_stats.cv(isis))
 
 
@@ -321,6 +325,9 @@ def _variability(isis: np.ndarray, lvr_refractory_s: float, reasons: dict[str, s
     if isis.size < MIN_ISIS_FOR_VARIABILITY:
         reasons.update(dict.fromkeys(names, _too_few(isis.size)))
         return dict.fromkeys(names, float("nan"))
+    import quantities as pq
+    from elephant import statistics as elephant_stats
+
     intervals = isis * pq.s
     values = {
         "cv_isi": _coefficient_of_variation(isis, "cv_isi", reasons),
@@ -335,6 +342,8 @@ def _variability(isis: np.ndarray, lvr_refractory_s: float, reasons: dict[str, s
 
 
 def _dimensionless(value: float | pq.Quantity) -> float:
+    import quantities as pq
+
     if isinstance(value, pq.Quantity):
         return float(value.simplified.magnitude)
     return float(value)

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from rapheunit.core.epochs import (
     EpochParams,
@@ -142,6 +141,8 @@ def baseline_stability(context: UnitContext, params: QCParams) -> dict[str, Any]
     if np.all(rates == rates[0]):  # a perfectly steady rate has no trend to test
         slope_hz_per_min, p_value = 0.0, 1.0
     else:
+        from scipy import stats  # imported when first used, not at start-up
+
         regression = stats.linregress(bin_minutes, rates)
         slope_hz_per_min, p_value = float(regression.slope), float(regression.pvalue)
     return {

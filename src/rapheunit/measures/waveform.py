@@ -64,8 +64,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.interpolate import CubicSpline
-from scipy.ndimage import gaussian_filter1d
 
 from rapheunit.core.errors import BadParameterError, check_positive
 from rapheunit.core.model import Unit
@@ -300,6 +298,8 @@ def _align_on_extremum(snippets: np.ndarray, sampling_rate_hz: float) -> np.ndar
     max_shift = min(round(MAX_ALIGN_SHIFT_MS * sampling_rate_hz / 1000.0), n_samples // 4)
     low, high = max(reference - max_shift, 0), min(reference + max_shift + 1, n_samples)
     sigma_samples = ALIGN_SMOOTHING_MS * sampling_rate_hz / 1000.0
+    from scipy.ndimage import gaussian_filter1d  # scipy is imported when first used
+
     smoothed = gaussian_filter1d(snippets, sigma_samples, axis=1, mode="nearest")
     extrema = low + np.argmax(sign * smoothed[:, low:high], axis=1)
     source = np.arange(n_samples)[None, :] - (reference - extrema)[:, None]
@@ -342,6 +342,8 @@ def _upsample(values: np.ndarray, factor: int) -> np.ndarray:
     fine = np.arange((values.size - 1) * factor + 1) / factor
     if not np.all(np.isfinite(values)):
         return np.full(fine.size, np.nan)
+    from scipy.interpolate import CubicSpline
+
     return CubicSpline(np.arange(values.size), values)(fine)
 
 
