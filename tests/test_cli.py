@@ -161,7 +161,21 @@ def test_same_stem_in_two_folders_gets_two_names(tmp_path: Path) -> None:
         (tmp_path / "data" / day / "cell.csv").write_text(GOOD)
     out = tmp_path / "out"
     assert main(["analyze", str(tmp_path / "data"), "--out", str(out), "--quiet"]) == 0
-    assert sorted(pd.read_csv(out / "recordings.csv")["recording"]) == ["day1_cell", "day2_cell"]
+    names = sorted(pd.read_csv(out / "recordings.csv")["recording"])
+    assert names == ["day1_cell_csv", "day2_cell_csv"]  # stem, extension, then the folder
+
+
+def test_same_stem_with_other_extensions_gets_names_without_paths(tmp_path: Path) -> None:
+    for suffix in ("csv", "txt"):
+        (tmp_path / f"empty.{suffix}").write_text(GOOD)
+    out = tmp_path / "out"
+    main(["analyze", str(tmp_path / "empty.csv"), str(tmp_path / "empty.txt"), "--out", str(out),
+          "--quiet"])
+    names = sorted(pd.read_csv(out / "recordings.csv")["recording"])
+    assert names == ["empty_csv", "empty_txt"]
+    assert sorted(p.name for p in (out / "reports").glob("empty*.html")) == [
+        "empty_csv.html", "empty_txt.html"
+    ]
 
 
 def test_short_baseline_is_warned(tmp_path: Path) -> None:

@@ -38,24 +38,43 @@ def _search_folder(folder: Path) -> list[Path]:
 
 
 def unique_names(paths: Sequence[Path]) -> dict[Path, str]:
-    """Recording names for a batch: the file stem, prefixed by parent folders where stems clash.
+    """Recording names for a batch: unique, readable and free of path separators.
+
+    The file stem; where stems clash, the stem and the extension; where those
+    still clash, parent folders in front, as few as needed (never the root).
 
     Examples
     --------
     >>> paths = [Path("day1/cell.smr"), Path("day2/cell.smr"), Path("day2/x.csv")]
     >>> list(unique_names(paths).values())
-    ['day1_cell', 'day2_cell', 'x']
+    ['day1_cell_smr', 'day2_cell_smr', 'x']
+    >>> list(unique_names([Path("a/empty.csv"), Path("a/empty.nix")]).values())
+    ['empty_csv', 'empty_nix']
     """
-    names = {path: plain_name(path) for path in paths}
-    for depth in range(1, max((len(p.resolve().parts) for p in paths), default=0)):
+    level = dict.fromkeys(paths, 0)
+    names = {path: _name_at(path, 0) for path in paths}
+    while True:
         counts = Counter(names.values())
-        clashing = [path for path in paths if counts[names[path]] > 1]
+        clashing = [p for p in paths if counts[names[p]] > 1 and _name_at(p, level[p] + 1)]
         if not clashing:
-            break
+            return names
         for path in clashing:
-            parents = path.resolve().parent.parts[-depth:]
-            names[path] = "_".join([*parents, plain_name(path)])
-    return names
+            level[path] += 1
+            names[path] = _name_at(path, level[path])
+
+
+def _name_at(path: Path, level: int) -> str:
+    """The name of ``path`` at a disambiguation level ('' when there is no such level)."""
+    stem = plain_name(path)
+    if level == 0:
+        return stem
+    with_extension = f"{stem}_{path.suffix.lstrip('.')}" if path.suffix else stem
+    if level == 1:
+        return with_extension
+    folders = [part for part in path.resolve().parent.parts if part != path.anchor]
+    if level - 1 > len(folders):
+        return ""
+    return "_".join([*folders[len(folders) - (level - 1) :], with_extension])
 
 
 def plain_name(path: Path) -> str:

@@ -27,6 +27,9 @@ from rapheunit.io.readers.neo_block import block_content
 def read_neo(path: Path, reader: str, spike_channels: Sequence[str]) -> RawContent:
     """Read ``path`` with the neo IO class named ``reader``; ``spike_channels`` become units."""
     try:
+        if reader == "OpenEphysIO":
+            block, notes = _open_ephys_legacy_block(path), []
+            return block_content(block, reader, spike_channels, notes)
         io = open_neo_io(path, reader)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -47,6 +50,58 @@ def read_neo(path: Path, reader: str, spike_channels: Sequence[str]) -> RawConte
     if reader == "PlexonIO":
         check_plexon_counts(path, content.units)
     return content
+
+
+# An explicit time span wider than any recording (about 30 years either side of 0).
+_WHOLE_SPAN_S = 1e9
+
+
+def _open_ephys_legacy_block(path: Path) -> Any:
+    """A block of the spike trains of a legacy Open Ephys folder, read through its rawio.
+
+    neo 0.14's ``OpenEphysIO`` returns every spike train empty: its header
+    counts no spikes, although the rawio returns them when asked for an
+    explicit time span. Spikes may be timestamped before the continuous
+    signal starts, so the segment spans the signal and every spike.
+    """
+    import neo
+    import quantities as pq
+    from neo.rawio import OpenEphysRawIO
+
+    rawio = OpenEphysRawIO(str(path))
+    rawio.parse_header()
+    block = neo.Block()
+    for seg_index in range(rawio.segment_count(0)):
+        trains = [
+            _open_ephys_train(rawio, seg_index, channel)
+            for channel in range(rawio.spike_channels_count())
+        ]
+        starts = [rawio.segment_t_start(0, seg_index), *(t[0] for t, *_ in trains if t.size)]
+        stops = [rawio.segment_t_stop(0, seg_index), *(t[-1] for t, *_ in trains if t.size)]
+        segment = neo.Segment()
+        for times, waveforms, name, units, rate_hz in trains:
+            train = neo.SpikeTrain(
+                times * pq.s,
+                t_start=min(starts) * pq.s,
+                t_stop=max(stops) * pq.s,
+                waveforms=waveforms * pq.Quantity(1.0, units),
+                sampling_rate=rate_hz * pq.Hz,
+                name=name,
+            )
+            segment.spiketrains.append(train)
+        block.segments.append(segment)
+    return block
+
+
+def _open_ephys_train(rawio: Any, seg_index: int, channel: int) -> tuple[Any, ...]:
+    """Times (s), scaled waveforms, name, units and waveform rate of one spike channel."""
+    everything = (-_WHOLE_SPAN_S, _WHOLE_SPAN_S)  # an explicit span: the reader's workaround
+    ticks = rawio.get_spike_timestamps(0, seg_index, channel, *everything)
+    times = rawio.rescale_spike_timestamp(ticks, dtype="float64")
+    raw = rawio.get_spike_raw_waveforms(0, seg_index, channel, *everything)
+    info = rawio.header["spike_channels"][channel]
+    waveforms = raw.astype("float64") * info["wf_gain"] + info["wf_offset"]
+    return times, waveforms, str(info["name"]), str(info["wf_units"]), float(info["wf_sampling_rate"])
 
 
 def open_neo_io(path: Path, reader: str) -> Any:

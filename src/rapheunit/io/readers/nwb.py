@@ -2,8 +2,10 @@
 
 pynwb keeps unit names, mean waveforms and observation intervals, and reads
 nothing else (raw signals stay on disk, per-spike waveforms are never loaded);
-neo's NWBIO loses the names and loads every acquisition series, so it is used
-only when pynwb finds no units, or to read event channels as spike channels.
+neo's NWBIO loads every acquisition series, so it is used only when pynwb
+finds no units, or to read event channels as spike channels. Unit names come
+from the first name column of :data:`NAME_COLUMNS` that the table has (neo's
+NWBIO writes ``_name``); names that repeat get the row id appended.
 """
 
 from __future__ import annotations
@@ -85,13 +87,19 @@ def _nwb_bounds(table: Any) -> tuple[float, float | None]:
     return float(stacked[:, 0].min()), float(stacked[:, 1].max())
 
 
+# Columns of a Units table that hold unit names: pynwb writers' and neo NWBIO's.
+NAME_COLUMNS = ("unit_name", "name", "label", "_name")
+
+
 def _nwb_units(table: Any) -> list[Unit]:
     # Per-spike waveforms can be huge; only the mean waveform is used.
     frame = table.to_dataframe(exclude={"waveforms"} & set(table.colnames))
-    name_column = next((c for c in ("unit_name", "name", "label") if c in frame.columns), None)
+    name_column = next((c for c in NAME_COLUMNS if c in frame.columns), None)
+    names = [str(n) for n in frame[name_column]] if name_column else [str(i) for i in frame.index]
+    repeated = {name for name in names if names.count(name) > 1}
     units = []
-    for row_id, row in frame.iterrows():
-        unit_id = str(row[name_column]) if name_column else str(row_id)
+    for (row_id, row), name in zip(frame.iterrows(), names, strict=True):
+        unit_id = f"{name}#{row_id}" if name in repeated else name
         mean = row.get("waveform_mean") if "waveform_mean" in frame.columns else None
         waveform, rate_hz = _nwb_mean_waveform(table, mean)
         units.append(
