@@ -61,7 +61,8 @@ def test_raw_file_through_the_cli(tmp_path: Path) -> None:
     raw = tmp_path / "cell.dat"
     np.round(signal * 4).astype(np.int16).tofile(raw)  # 0.25 uV per count
     out = tmp_path / "out"
-    flags = ["--raw-dtype", "int16", "--raw-sampling-rate", str(SAMPLING_RATE_HZ), "--quiet"]
+    flags = ["--raw-dtype", "int16", "--raw-sampling-rate", str(SAMPLING_RATE_HZ),
+             "--raw-channels", "1", "--quiet"]
     assert main(["analyze", str(raw), "--out", str(out), *flags]) == 0
     units = pd.read_csv(out / "units.csv")
     dominant = units[units["dominant"]]

@@ -69,14 +69,19 @@ def test_float_dtype_round_trips(tmp_path):
 @pytest.mark.parametrize(
     ("sidecar", "error", "fragment"),
     [
-        ({"dtype": "int17", "sampling_rate_hz": 2e4}, BadParameterError, "int17"),
-        ({"dtype": "complex64", "sampling_rate_hz": 2e4}, BadParameterError, "numeric"),
+        ({"dtype": "int17", "sampling_rate_hz": 2e4, "n_channels": 2}, BadParameterError,
+         "int17"),
+        ({"dtype": "complex64", "sampling_rate_hz": 2e4, "n_channels": 2}, BadParameterError,
+         "numeric"),
         ({"dtype": "int16"}, BadParameterError, "sampling_rate_hz"),
         ({"sampling_rate_hz": 2e4}, BadParameterError, "dtype"),
-        ({"dtype": "int16", "sampling_rate_hz": -5}, BadParameterError, "sampling rate"),
+        ({"dtype": "int16", "sampling_rate_hz": -5, "n_channels": 2}, BadParameterError,
+         "sampling rate"),
+        ({"dtype": "int16", "sampling_rate_hz": 2e4}, BadParameterError, "--raw-channels"),
         ({"dtype": "int16", "sampling_rate_hz": 2e4, "n_channels": 0}, BadParameterError, ">= 1"),
         ({"dtype": "int16", "sampling_rate_hz": 2e4, "n_channels": 3}, UnreadableFileError, "3-ch"),
-        ({"dtype": "int16", "sampling_rate_hz": 2e4, "layout": "tiled"}, BadParameterError, "til"),
+        ({"dtype": "int16", "sampling_rate_hz": 2e4, "n_channels": 2, "layout": "tiled"},
+         BadParameterError, "til"),
         ({"dtype": "int16", "sampling_rate_hz": 2e4, "rate": 1}, BadParameterError, "'rate'"),
     ],
 )

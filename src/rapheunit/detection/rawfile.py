@@ -101,8 +101,9 @@ class RawLayout:
 
         Examples
         --------
-        >>> RawLayout.from_mapping({"dtype": "int16", "sampling_rate_hz": 20000}).n_channels
-        1
+        >>> layout = {"dtype": "int16", "sampling_rate_hz": 20000, "n_channels": 4}
+        >>> RawLayout.from_mapping(layout).n_channels
+        4
         >>> RawLayout.from_mapping({"dtype": "int16"}, "rec.raw")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
@@ -116,9 +117,12 @@ class RawLayout:
                 f"(known: {', '.join(sorted(known))})",
                 path,
             )
+        # No silent default: a 4-channel file read as one channel looks like a
+        # recording four times as long.
         for required, flag in (
             ("dtype", "--raw-dtype"),
             ("sampling_rate_hz", "--raw-sampling-rate"),
+            ("n_channels", "--raw-channels"),
         ):
             if values.get(required) is None:
                 where = "" if path is None else f" or put it in {sidecar_path(path).name}"

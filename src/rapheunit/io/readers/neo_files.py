@@ -101,7 +101,8 @@ def _open_ephys_train(rawio: Any, seg_index: int, channel: int) -> tuple[Any, ..
     raw = rawio.get_spike_raw_waveforms(0, seg_index, channel, *everything)
     info = rawio.header["spike_channels"][channel]
     waveforms = raw.astype("float64") * info["wf_gain"] + info["wf_offset"]
-    return times, waveforms, str(info["name"]), str(info["wf_units"]), float(info["wf_sampling_rate"])
+    rate_hz = float(info["wf_sampling_rate"])
+    return times, waveforms, str(info["name"]), str(info["wf_units"]), rate_hz
 
 
 def open_neo_io(path: Path, reader: str) -> Any:
