@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analyze(
         commands.add_parser(
             "analyze",
+            aliases=["analyse"],
             allow_abbrev=False,
             help="analyse recordings; write the tables and an HTML report per recording",
             description="Analyse recordings (files or folders, searched recursively) and write "
@@ -212,6 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         runners = {
             "analyze": _run_analyze,
+            "analyse": _run_analyze,
             "report": _run_analyze,
             "simulate": _run_simulate,
             "rules": _run_rules,
@@ -237,10 +239,18 @@ def _run_analyze(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         formats=["csv", *args.format],
         report=args.command == "report" or not args.no_report,
-        tables=args.command == "analyze",
+        tables=args.command != "report",
     )
     _report_failures(batch, debug=args.debug)
+    if not batch.units.empty and batch.summary.empty:
+        print(
+            f"rapheunit: note: --select {options.population.select!r} (with the exclusion "
+            "rules) selected no unit: summary.csv and population.csv were not written",
+            file=sys.stderr,
+        )
     if not args.quiet:
+        if warnings := warnings_text(batch):
+            print(warnings)
         print(summary_text(batch, args.out, time.perf_counter() - started))
     if batch.recordings.empty:
         print("rapheunit: error: no readable recording found in the inputs", file=sys.stderr)
@@ -255,6 +265,30 @@ def _report_failures(batch: BatchResult, *, debug: bool) -> None:
         print(f"rapheunit: failed: {result.recording_row['error']}", file=sys.stderr)
         if debug and result.traceback:
             print(result.traceback, file=sys.stderr)
+
+
+def warnings_text(batch: BatchResult) -> str:
+    """The warnings of each recording that has any, one line per kind (as in recordings.csv).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"recording": ["a", "b"], "warnings": [
+    ...     "marker '1' at 1 s kept (and 25 more like it) | baseline is 30 s", ""]})
+    >>> print(warnings_text(SimpleNamespace(recordings=rows)))
+    warnings in a:
+      marker '1' at 1 s kept (and 25 more like it)
+      baseline is 30 s
+    """
+    lines = []
+    for row in batch.recordings.itertuples():
+        text = getattr(row, "warnings", "")
+        warnings = [w for w in text.split(" | ") if w] if isinstance(text, str) else []
+        if warnings:
+            lines.append(f"warnings in {row.recording}:")
+            lines.extend(f"  {warning}" for warning in warnings)
+    return "\n".join(lines)
 
 
 def summary_text(batch: BatchResult, out: Path, seconds: float) -> str:

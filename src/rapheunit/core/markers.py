@@ -30,6 +30,7 @@ is in the bath, not an amount given.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -329,6 +330,26 @@ def unknown_dose_unit(text: str) -> str | None:
     if match is None or _unit_key(match["unit"]) in _UNITS:
         return None
     return match["unit"]
+
+
+# A name this close to a known drug or alias (difflib ratio) is taken for a typo of it:
+# "ipsaprione" would otherwise become a second drug and break the cumulative doses.
+DRUG_TYPO_SIMILARITY = 0.8
+
+
+def misspelled_drug(name: str) -> str | None:
+    """The known drug that an unknown ``name`` looks like a typo of, else None.
+
+    Examples
+    --------
+    >>> misspelled_drug("ipsaprione"), misspelled_drug("ipsapirone"), misspelled_drug("bicuculline")
+    ('ipsapirone', None, None)
+    """
+    key = _alias_key(name)
+    if key in _ALIAS_INDEX:
+        return None
+    close = difflib.get_close_matches(key, list(_ALIAS_INDEX), n=1, cutoff=DRUG_TYPO_SIMILARITY)
+    return _ALIAS_INDEX[close[0]] if close else None
 
 
 def names_a_drug(text: str) -> bool:

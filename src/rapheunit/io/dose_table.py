@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import pairwise
@@ -24,6 +25,7 @@ from rapheunit.core.markers import (
     canonical_drug,
     drug_role,
     format_label,
+    misspelled_drug,
     normalise_amount,
     unit_system,
 )
@@ -98,6 +100,12 @@ def dose_rows_from_object(obj: Any, source: str = OBJECT_TABLE_SOURCE) -> list[D
 
 def injection_problem(drug: str, amount: float, unit: str) -> str | None:
     """Why one normalised dose cannot be an injection, or None when it can."""
+    known = misspelled_drug(drug)
+    if known is not None:
+        return (
+            f"unknown drug {drug!r}: did you mean {known!r}? (a misspelled drug would start "
+            "a cumulative series of its own)"
+        )
     system = unit_system(unit)
     if drug_role(drug) == VEHICLE:
         if system != VOLUME:
@@ -198,7 +206,10 @@ def _number(cell: Any, column: str, where: str, source: str) -> float:
             raise TypeError(column)
         number = float(cell.strip() if isinstance(cell, str) else cell)
     except (TypeError, ValueError) as error:
-        raise BadDoseTableError(f"{where}: {column} {cell!r} is not a number", source) from error
+        hint = " (a decimal comma: use a decimal point)" if _has_decimal_comma(cell) else ""
+        raise BadDoseTableError(
+            f"{where}: {column} {cell!r} is not a number{hint}", source
+        ) from error
     if not math.isfinite(number):
         raise BadDoseTableError(f"{where}: {column} is {cell!r}, need a finite number", source)
     return number
@@ -210,3 +221,9 @@ def _rows_to_frame(rows: list[Dose]) -> pd.DataFrame:
         columns=list(DOSE_TABLE_COLUMNS),
     )
     return frame.astype({"time_s": float, "dose": float, "drug": str, "unit": str})
+
+
+def _has_decimal_comma(cell: Any) -> bool:
+    """True for a number written with a decimal comma, such as ``"0,32"``."""
+    return isinstance(cell, str) and re.fullmatch(r"\s*\d+,\d+\s*", cell) is not None
+

@@ -25,6 +25,7 @@ Dose arithmetic, per drug:
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,7 +43,9 @@ from rapheunit.core.errors import (
 )
 from rapheunit.core.markers import (
     CONCENTRATION,
+    DRUGS,
     KNOWN_UNITS,
+    canonical_drug,
     checked_marker_map,
     decode_marker,
     dose_like_drug,
@@ -203,7 +206,18 @@ def _table_schedule(
         warnings.append(
             f"labels_are_cumulative ignored: the dose column of {source} is the amount given"
         )
-    return Schedule(_accumulate(rows, False, kind, source), annotations, warnings, kind)
+    injections = _accumulate(rows, False, kind, source)
+    return Schedule(injections, annotations, warnings + _unknown_drug_warnings(injections), kind)
+
+
+def _unknown_drug_warnings(injections: list[Injection]) -> list[str]:
+    """A drug the drug table does not know is analysed, and said to be, as role "other"."""
+    unknown = dict.fromkeys(i.drug for i in injections if canonical_drug(i.drug) not in DRUGS)
+    return [
+        f"drug {drug!r} is not in the drug table: analysed with role 'other' (not a 5-HT1A "
+        "agonist or antagonist)"
+        for drug in unknown
+    ]
 
 
 def _marker_schedule(
@@ -215,10 +229,18 @@ def _marker_schedule(
     check_dose_rows(rows, source)
     _check_no_dose_left_out(annotations, rows, source)
     injections = _accumulate(rows, labels_are_cumulative, "markers", source)
+    typo = next((note for note in annotations if note.reason.startswith("unknown drug")), None)
+    if typo is not None:
+        raise BadDoseTableError(
+            f"marker {typo.text!r} at {typo.time_s} s: {typo.reason}; correct it with a "
+            "--marker-map or give the doses in a dose table",
+            source,
+        )
     warnings = [
         f"marker {note.text!r} at {note.time_s} s kept as an annotation: {note.reason}"
         for note in annotations
     ]
+    warnings += _unknown_drug_warnings(injections)
     if not injections:
         warnings += _drug_without_dose_warnings(annotations)
     return Schedule(injections, annotations, warnings, "markers" if injections else "none")
@@ -252,6 +274,8 @@ def _marker_item(time_s: float, text: str) -> Dose | Annotation:
 def _not_an_injection_reason(text: str) -> str:
     if not text.strip():
         return "empty marker label"
+    if re.search(r"\b\d+,\d{1,3}\s*(?:[gmunµμ]g|[gmunµμ]?[lM]\b)", text):
+        return "decimal comma in the amount: write it with a decimal point (0.32, not 0,32)"
     unit = unknown_dose_unit(text)
     if unit is not None:
         return f"unknown dose unit {unit!r} (known: {', '.join(KNOWN_UNITS)})"

@@ -33,10 +33,20 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> Path:
     tmp_path = Path(tmp_name)
     try:
         write(tmp_path)
+        # mkstemp makes the file private (0600); give it the mode a plain open() would
+        # (0644 under umask 022), so the lab can read the results on a shared server.
+        tmp_path.chmod(0o666 & ~_current_umask())
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)
     return path
+
+
+def _current_umask() -> int:
+    """The process umask (reading it means setting it; it is put back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_csv(table: pd.DataFrame, path: Path) -> Path:

@@ -17,7 +17,13 @@ from typing import Any
 import pandas as pd
 
 from rapheunit.core.epochs import DOSE_COLUMNS
-from rapheunit.core.errors import BadParameterError, RapheUnitError, check_option
+from rapheunit.core.errors import (
+    BadParameterError,
+    RapheUnitError,
+    UnreadableFileError,
+    check_option,
+)
+from rapheunit.core.messages import condensed
 from rapheunit.core.model import Recording
 from rapheunit.core.version import VERSION
 from rapheunit.doseresponse.fits import unit_dose_response
@@ -46,6 +52,7 @@ from rapheunit.run.batch import (
     run_all,
 )
 from rapheunit.run.options import AnalysisOptions, options_with
+from rapheunit.run.select_check import check_select
 
 TABLE_FORMATS = ("csv", "parquet")
 RECORDING_COLUMNS = ("recording", "path", "status", "error", "n_units", "duration_s", "reader")
@@ -171,7 +178,7 @@ def _analyze_loaded(recording: Recording, options: AnalysisOptions) -> Recording
         "n_injections": len(recording.injections),
         "dose_source": recording.provenance.get("dose_source", ""),
         "sha256": recording.provenance.get("sha256", ""),
-        "warnings": " | ".join(analysis.warnings),
+        "warnings": " | ".join(condensed(analysis.warnings)),
     }
     return RecordingResult.from_analysis(row, analysis)
 
@@ -277,10 +284,14 @@ def analyze(
     # Read (and so checked) before the batch runs: a bad table fails at once.
     source = options.population.metadata
     metadata = None if source is None else read_metadata(source)
+    check_select(options.population.select, metadata)
     for table_format in formats:
         check_option(table_format, TABLE_FORMATS, "format")
     run = RunOptions(jobs=jobs, scheduler=scheduler, resume=resume, progress=progress)
     inputs = [paths] if isinstance(paths, str | Path) else list(paths)
+    missing = next((Path(item) for item in inputs if not Path(item).exists()), None)
+    if missing is not None:
+        raise UnreadableFileError("no such file or folder; check the path", missing)
     found = find_recordings(inputs)
     out_path = None if out is None else Path(out)
     report_out = out_path if report else None

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from matplotlib.backends.backend_pdf import PdfPages
 
+from rapheunit.core.messages import condensed
 from rapheunit.core.version import VERSION
 from rapheunit.io.output import write_atomic
 from rapheunit.viz.html import (
@@ -117,7 +118,7 @@ def render_recording_report(
         "units": [],
         "injections": [],
         "annotations": [],
-        "warnings": list(recording.warnings) if recording else [],
+        "warnings": condensed(recording.warnings) if recording else [],
         "qc_rules": [],
         "detections": [],
         "detection_columns": DETECTION_COLUMNS,
