@@ -106,9 +106,13 @@ def test_event_channel_becomes_a_unit() -> None:
 
 
 def test_missing_event_channel_is_reported() -> None:
-    segment = make_segment({"u": [1.0]})
+    # with units of its own, the file is analysed and the missing channel named
+    content = block_content(make_block(make_segment({"u": [1.0]})), "memory", ["Nope"])
+    assert [unit.id for unit in content.units] == ["u"]
+    assert any("no event channel named 'Nope'" in warning for warning in content.warnings)
+    # without, there is nothing to analyse: an error that lists the channels there are
     with pytest.raises(NoUnitsError, match="Nope"):
-        block_content(make_block(segment), "memory", spike_channels=["Nope"])
+        block_content(make_block(make_segment({})), "memory", spike_channels=["Nope"])
 
 
 def test_segments_starting_at_zero_are_concatenated() -> None:

@@ -242,7 +242,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
         tables=args.command != "report",
     )
     _report_failures(batch, debug=args.debug)
-    if not batch.units.empty and batch.summary.empty:
+    if not args.quiet and not batch.units.empty and batch.summary.empty:
         print(
             f"rapheunit: note: --select {options.population.select!r} (with the exclusion "
             "rules) selected no unit: summary.csv and population.csv were not written",

@@ -45,7 +45,7 @@ def block_content(
     offset_s = 0.0
     previous_stop_s: float | None = None
     t_start_s: float | None = None
-    wanted_events = set(spike_channels)
+    wanted_events = {name.casefold() for name in spike_channels}
     for segment in block.segments:
         seg_start = float(segment.t_start.rescale("s").magnitude)
         seg_stop = float(segment.t_stop.rescale("s").magnitude)
@@ -59,12 +59,6 @@ def block_content(
         for key, train in _segment_trains(segment, wanted_events):
             pieces.setdefault(key, []).append((train, offset_s))
         events.extend(_segment_markers(segment, wanted_events, offset_s))
-    found_events = {
-        str(e.name) for s in block.segments for e in s.events if str(e.name) in wanted_events
-    }
-    missing = wanted_events - found_events
-    if missing:
-        raise NoUnitsError(f"no event channel named {', '.join(sorted(missing))}")
     units = _units_from_pieces(pieces)
     return RawContent(
         units=units,
@@ -72,8 +66,37 @@ def block_content(
         t_start=t_start_s if t_start_s is not None else 0.0,
         t_stop=previous_stop_s,
         reader=reader,
-        warnings=list(notes),
+        warnings=[*notes, *_spike_channel_notes(block, spike_channels, bool(units))],
     )
+
+
+def _spike_channel_notes(block: Any, spike_channels: Sequence[str], has_units: bool) -> list[str]:
+    """Check the ``--spike-channel`` names against the file's event channels.
+
+    A name no event channel has is an error when the file has no units of its
+    own, and a warning when it has (a batch may mix files with and without
+    that channel). A marker channel (text labels) is never a unit channel.
+    """
+    events = [e for segment in block.segments for e in segment.events]
+    available = sorted({str(event.name) for event in events})
+    notes = []
+    for wanted in spike_channels:
+        matching = [e for e in events if str(e.name).casefold() == wanted.casefold()]
+        if any(str(label).strip() for event in matching for label in event.labels):
+            raise NoUnitsError(
+                f"event channel {wanted!r} holds marker labels, not spikes; "
+                "give a channel of spike times to --spike-channel"
+            )
+        if matching:
+            continue
+        listed = ", ".join(map(repr, available)) or "none"
+        if not has_units:
+            raise NoUnitsError(f"no event channel named {wanted!r} (event channels: {listed})")
+        notes.append(
+            f"no event channel named {wanted!r} (event channels: {listed}); "
+            "the file's own units are analysed"
+        )
+    return notes
 
 
 def _segment_trains(segment: Any, wanted_events: set[str]) -> list[tuple[str, Any]]:
@@ -84,7 +107,9 @@ def _segment_trains(segment: Any, wanted_events: set[str]) -> list[tuple[str, An
         for index, (key, train) in enumerate(zip(keys, segment.spiketrains, strict=True))
     ]
     trains += [
-        (f"{event.name}", event) for event in segment.events if str(event.name) in wanted_events
+        (f"{event.name}", event)
+        for event in segment.events
+        if str(event.name).casefold() in wanted_events
     ]
     return trains
 
@@ -103,7 +128,7 @@ def _segment_markers(
     """Labelled events as (time, raw label); decoding is the schedule builder's job."""
     markers = []
     for event in segment.events:
-        if str(event.name) in wanted_events:
+        if str(event.name).casefold() in wanted_events:
             continue
         times = event.times.rescale("s").magnitude + offset_s
         for time_s, label in zip(times, event.labels, strict=False):

@@ -164,9 +164,9 @@ def _read_block_lazily(io: Any, path: Path, spike_channels: Sequence[str]) -> tu
     the waveform size against ``limits.MAX_WAVEFORM_BYTES`` before anything is loaded.
     """
     block = io.read_block(lazy=True)
-    wanted = set(spike_channels)
+    wanted = {name.casefold() for name in spike_channels}
     trains = [train for segment in block.segments for train in segment.spiketrains]
-    spike_events = [e for s in block.segments for e in s.events if str(e.name) in wanted]
+    spike_events = [e for s in block.segments for e in s.events if str(e.name).casefold() in wanted]
     limits.check_spike_count(sum(int(proxy.shape[0]) for proxy in [*trains, *spike_events]), path)
     waveform_bytes = sum(_waveform_bytes(io, proxy, path) for proxy in trains)
     with_waveforms = waveform_bytes <= limits.MAX_WAVEFORM_BYTES
