@@ -111,8 +111,9 @@ def test_missing_event_channel_is_reported() -> None:
     assert [unit.id for unit in content.units] == ["u"]
     assert any("no event channel named 'Nope'" in warning for warning in content.warnings)
     # without, there is nothing to analyse: an error that lists the channels there are
-    with pytest.raises(NoUnitsError, match="Nope"):
-        block_content(make_block(make_segment({})), "memory", spike_channels=["Nope"])
+    only_markers = make_segment({}, markers=[(1.0, "Drug added"), (9.0, "ipsa 5 ug/kg")])
+    with pytest.raises(NoUnitsError, match=r"Nope.*event channels: 'Markers'"):
+        block_content(make_block(only_markers), "memory", spike_channels=["Nope"])
 
 
 def test_segments_starting_at_zero_are_concatenated() -> None:
