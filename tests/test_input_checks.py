@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -162,3 +163,27 @@ def test_every_real_file_is_read_in_one_batch(tmp_path: Path) -> None:
         assert sorted(units["n_spikes"]) == sorted(counts), name
     nex = batch.units[batch.units["recording"] == "File_neuroexplorer_2"]
     assert len(nex) == 7
+
+
+def test_a_metadata_table_or_notes_in_an_archive_folder_are_skipped(tmp_path: Path, capsys) -> None:
+    _spike_table(tmp_path / "archive", "200,ipsapirone,5,ug/kg\n")
+    (tmp_path / "archive" / "animals.csv").write_text("recording,animal,group\ncell,rat1,a\n")
+    (tmp_path / "archive" / "notes.txt").write_text("rat1: electrode moved at 900 s\n")
+    out = tmp_path / "out"
+    assert main(["analyze", str(tmp_path / "archive"), "--out", str(out)]) == 0
+    assert pd.read_csv(out / "recordings.csv")["recording"].tolist() == ["cell"]
+    assert "skipped 2 table(s) that are not spike tables: animals.csv, notes.txt" in (
+        capsys.readouterr().out
+    )
+
+
+def test_the_index_never_links_a_page_that_does_not_exist(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    _spike_table(archive, "200,ipsapirone,5,ug/kg\n")
+    (archive / "broken.smr").write_bytes(b"\x00garbage" * 50)
+    out = tmp_path / "out"
+    main(["analyze", str(archive), "--out", str(out), "--quiet"])
+    index = (out / "reports" / "index.html").read_text()
+    for link in re.findall(r'href="([^"#]+)"', index):
+        assert (out / "reports" / link).exists(), link
+    assert "broken.smr" in index  # the failed row says why

@@ -495,7 +495,7 @@ def test_reports_of_an_analysed_batch(tmp_path: Path) -> None:
 
     recording, truth = simulate_recording("pipeline_rec", ["5ht_clock", "fast_regular"], seed=3)
     write_recording(recording, truth, tmp_path / "in", "csv")
-    (tmp_path / "in" / "broken.csv").write_text("not,a,spike table\n", encoding="utf-8")
+    (tmp_path / "in" / "broken.csv").write_text("unit,time_ms\nu,1\n", encoding="utf-8")
     batch = analyze(tmp_path / "in")
     paths = write_reports(batch, tmp_path / "out")
     assert sorted(path.name for path in paths) == sorted(

@@ -249,6 +249,9 @@ def _run_analyze(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if not args.quiet:
+        if batch.skipped:
+            print(f"skipped {len(batch.skipped)} table(s) that are not spike tables: "
+                  + ", ".join(Path(path).name for path in batch.skipped))
         if warnings := warnings_text(batch):
             print(warnings)
         print(summary_text(batch, args.out, time.perf_counter() - started))

@@ -2,39 +2,80 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from rapheunit.io.load import is_recording_candidate
+from rapheunit.io.load import SPIKE_TABLE_SUFFIXES, is_recording_candidate
+from rapheunit.io.readers.table import SPIKE_TABLE_COLUMNS
 
 
 def find_recordings(inputs: Iterable[str | Path]) -> list[Path]:
     """Expand files and folders (recursively) into the recordings to analyse.
 
     Folders are searched for readable recordings; companions such as
-    ``*.doses.csv`` sidecars are skipped. A named file is always kept, so that
-    an unreadable one is reported rather than silently ignored.
+    ``*.doses.csv`` sidecars, and tables that are not spike tables (a
+    metadata table, notes), are skipped (:func:`find_inputs` lists those). A
+    named file is always kept, so that an unreadable one is reported rather
+    than silently ignored.
+    """
+    return find_inputs(inputs)[0]
+
+
+def find_inputs(inputs: Iterable[str | Path]) -> tuple[list[Path], list[Path]]:
+    """The recordings to analyse, and the tables in searched folders that are not recordings.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "cell.csv").write_text("unit,time_s\\nu,1\\n")
+    >>> _ = (folder / "animals.csv").write_text("recording,animal\\ncell,rat1\\n")
+    >>> found, skipped = find_inputs([folder])
+    >>> [p.name for p in found], [p.name for p in skipped]
+    (['cell.csv'], ['animals.csv'])
     """
     found: list[Path] = []
+    skipped: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir() and not is_recording_candidate(item):
-            found.extend(_search_folder(item))
+            _search_folder(item, found, skipped)
         else:
             found.append(item)
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys(found)), skipped
 
 
-def _search_folder(folder: Path) -> list[Path]:
-    found = []
+def _search_folder(folder: Path, found: list[Path], skipped: list[Path]) -> None:
     for path in sorted(folder.iterdir()):
         if path.name.startswith("."):
             continue
         if path.is_dir() and not is_recording_candidate(path):
-            found.extend(_search_folder(path))
+            _search_folder(path, found, skipped)
         elif is_recording_candidate(path):
-            found.append(path)
-    return found
+            (found if _holds_recording(path) else skipped).append(path)
+
+
+def _holds_recording(path: Path) -> bool:
+    """False for a text table found in a folder that is plainly no spike table.
+
+    That is a UTF-8 text file whose first line names neither spike-table
+    column (a metadata table, notes). Anything else that looks wrong (empty,
+    binary, a spike table with a misspelled column) is left to the loader,
+    which says what is wrong with it.
+    """
+    if path.suffix.lower() not in SPIKE_TABLE_SUFFIXES:
+        return True
+    try:
+        with path.open(encoding="utf-8") as handle:
+            header = handle.readline()
+    except (OSError, UnicodeDecodeError):
+        return True
+    line = header.rstrip("\r\n")
+    if not line.strip() or not line.isprintable():
+        return True
+    columns = {column.strip().strip('"').casefold() for column in re.split(r"[,\t;]", header)}
+    return bool(columns & set(SPIKE_TABLE_COLUMNS))
 
 
 def unique_names(paths: Sequence[Path]) -> dict[Path, str]:

@@ -106,6 +106,8 @@ class BatchResult:
     groups: pd.DataFrame
     params: dict[str, Any]
     results: list[RecordingResult] = field(default_factory=list, repr=False)
+    # Tables in the searched folders that are not recordings (metadata, notes).
+    skipped: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
         return (

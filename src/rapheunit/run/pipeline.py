@@ -34,7 +34,7 @@ from rapheunit.doseresponse.selection import (
     mark_population,
     select_population,
 )
-from rapheunit.io.discovery import find_recordings, plain_name, unique_names
+from rapheunit.io.discovery import find_inputs, plain_name, unique_names
 from rapheunit.io.load import load_with_options, sha256_of
 from rapheunit.io.output import write_csv, write_json, write_parquet
 from rapheunit.measures.analysis import (
@@ -292,7 +292,7 @@ def analyze(
     missing = next((Path(item) for item in inputs if not Path(item).exists()), None)
     if missing is not None:
         raise UnreadableFileError("no such file or folder; check the path", missing)
-    found = find_recordings(inputs)
+    found, skipped = find_inputs(inputs)
     out_path = None if out is None else Path(out)
     report_out = out_path if report else None
     names = unique_names(found)
@@ -315,6 +315,7 @@ def analyze(
     )
     results = list(_with_progress(run_all(worker, found, run), len(found), run.progress))
     batch = combine(results, options, metadata)
+    batch.skipped = [str(path) for path in skipped]
     if out_path is not None:
         if tables:
             write_outputs(batch, out_path, formats)

@@ -226,7 +226,8 @@ def _index_records(
             "classification": _counts(unit_rows["classification"])
             if "classification" in unit_rows else [],
             "qc": _counts(unit_rows["qc_status"]) if "qc_status" in unit_rows else [],
-            "href": report_filename(name) if with_links else "",
+            # a failed recording has no page: its row says why instead
+            "href": report_filename(name) if with_links and row.get("status") == "ok" else "",
         })
     return records
 
