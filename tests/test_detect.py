@@ -119,20 +119,24 @@ def test_dead_time_keeps_the_larger_of_two_close_spikes():
     signal = noisy_signal(rng, 2.0)
     add_spikes(signal, np.array([0.5, 0.5006]), -8.0)  # 0.6 ms apart: one event
     add_spikes(signal, np.array([0.5006]), -6.0)  # the later one is larger (14 SD)
-    add_spikes(signal, np.array([1.0, 1.002]), -12.0)  # 2 ms apart: two events
+    add_spikes(signal, np.array([1.0, 1.003]), -12.0)  # 3 ms apart: beyond a spike width
     [found] = detect_events(ArraySource(signal, FS))
     times = found.sample_indices / FS
-    assert spike_agreement(times, np.array([0.5006, 1.0, 1.002]), 0.1e-3) == (1.0, 1.0)
-    assert np.all(np.diff(found.sample_indices) > FS * 1e-3)
+    assert spike_agreement(times, np.array([0.5006, 1.0, 1.003]), 0.1e-3) == (1.0, 1.0)
+    dead_time_samples = FS * DetectParams().dead_time_ms / 1000.0
+    assert np.all(np.diff(found.sample_indices) > dead_time_samples)
 
 
-def test_snippets_are_4_ms_with_the_extremum_at_1_ms():
+def test_snippets_have_room_for_a_3_5_ms_spike_around_the_extremum():
     rng = np.random.default_rng(16)
     signal = noisy_signal(rng, 5.0)
     add_spikes(signal, spike_train(rng, 5.0, 10.0), -12.0)
-    [found] = detect_events(ArraySource(signal, FS))
-    assert found.snippets.shape == (found.sample_indices.size, 100) and found.peak_index == 25
-    np.testing.assert_array_equal(np.abs(found.snippets).argmax(axis=1), 25)
+    params = DetectParams(snippet_ms=6.0, snippet_pre_ms=2.5)
+    [found] = detect_events(ArraySource(signal, FS), params=params)
+    assert found.snippets.shape == (found.sample_indices.size, 150) and found.peak_index == 62
+    np.testing.assert_array_equal(np.abs(found.snippets).argmax(axis=1), 62)
+    # 2.5 ms before and 3.5 ms after the extremum: a 3.5 ms spike fits either way round
+    assert found.peak_index / FS >= 2.4e-3 and (150 - found.peak_index) / FS >= 3.4e-3
 
 
 def edge_spike_signal() -> tuple[np.ndarray, np.ndarray]:
@@ -173,7 +177,8 @@ def test_detect_units_gives_times_in_seconds_from_t_start_and_annotations():
     result = detect_units(source, unit_prefix="raw")
     [unit] = result.units
     assert unit.id == "raw#ch0#0" and unit.waveform_units == "uV"
-    assert unit.sampling_rate_hz == FS and unit.waveforms.shape == (unit.n_spikes, 100)
+    expected_samples = round(DetectParams().snippet_ms * FS / 1000.0)
+    assert unit.sampling_rate_hz == FS and unit.waveforms.shape == (unit.n_spikes, expected_samples)
     assert min(spike_agreement(unit.spike_times - 100.0, truth, TOLERANCE_S)) >= 0.95
     annotations = unit.annotations
     assert annotations["channel"] == 0 and annotations["dominant"] is True

@@ -251,6 +251,10 @@ def test_index_lists_every_recording_with_status_counts_and_links(tmp_path: Path
     units = pd.DataFrame({"recording": ["good", "good"], "unit": ["a", "b"],
                           "classification": ["putative_5ht", "non_5ht"],
                           "qc_status": ["pass", "warn"]})
+    for name in ("good", "../bad<i>"):  # both pages exist, as write_reports makes them
+        page = tmp_path / REPORTS_DIR / report_filename(name)
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text("<html></html>")
     path = write_index(recordings, units, tmp_path)
     assert path == tmp_path / REPORTS_DIR / INDEX_NAME
     html = path.read_text(encoding="utf-8")

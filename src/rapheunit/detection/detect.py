@@ -30,7 +30,7 @@ margins, so memory stays bounded whatever the recording length:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -44,6 +44,7 @@ from rapheunit.core.errors import (
 )
 from rapheunit.core.model import Unit
 from rapheunit.core.params import param
+from rapheunit.detection.align import ALIGN_MAX_SHIFT_MS, realign
 from rapheunit.detection.sorting import MAX_CLUSTERS, SortResult, sort_events
 
 # The median absolute value of Gaussian noise is 0.6745 SD (Quiroga, Nadasdy & Ben-Shaul 2004,
@@ -54,11 +55,14 @@ DEFAULT_BAND_HZ = (300.0, 5000.0)
 DEFAULT_FILTER_ORDER = 3  # Butterworth order of the band-pass (applied forward and backward)
 # Quiroga et al. (2004) detect at 4-5 noise SDs; 5 keeps false events from noise rare.
 DEFAULT_THRESHOLD_MAD = 5.0
-# A neuron cannot fire twice within ~1 ms (spike plus absolute refractory period).
-DEFAULT_DEAD_TIME_MS = 1.0
-# 4 ms with the extremum at 1 ms spans the broad 1.5-3 ms spikes of 5-HT DRN neurons.
-DEFAULT_SNIPPET_MS = 4.0
-DEFAULT_SNIPPET_PRE_MS = 1.0
+# Events are locally exclusive over one spike width: a peak is kept only when it is the
+# largest within 2 ms, where the other phases of a broad biphasic or triphasic DRN spike
+# lie (up to 3.5 ms long), so one spike gives one event; a neuron cannot fire twice
+# within 2 ms anyway (spike and refractory period).
+DEFAULT_DEAD_TIME_MS = 2.0
+# 6 ms with the aligned extremum at 2.5 ms leaves room for a 3.5 ms spike and its baseline.
+DEFAULT_SNIPPET_MS = 6.0
+DEFAULT_SNIPPET_PRE_MS = 2.5
 # 2**18 samples (10 s at 25 kHz, 1 MiB as float32) per chunk: as fast as 2**20 in the benchmark,
 # with a quarter of the working memory (benchmarks/README_detect.md).
 DEFAULT_CHUNK_SAMPLES = 2**18
@@ -181,7 +185,7 @@ class DetectParams:
     Examples
     --------
     >>> DetectParams(polarity="negative", threshold_mad=4.5).dead_time_ms
-    1.0
+    2.0
     >>> DetectParams(polarity="down")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -207,7 +211,7 @@ class DetectParams:
     polarity: str = param("both", 'spike sign to detect', choices=POLARITIES)
     dead_time_ms: float = param(
         DEFAULT_DEAD_TIME_MS,
-        'shortest interval between two detected events',
+        'events are the largest peak within this much (one spike width)',
         metavar="MS",
     )
     snippet_ms: float = param(
@@ -322,11 +326,14 @@ class _Plan:
     dead_samples: int
     snippet_samples: int
     peak_index: int
+    align_samples: int
 
     @property
     def margin(self) -> int:
         """Samples read on each side of a chunk so that its kept events are exact."""
-        reach = max(self.dead_samples + 1, self.peak_index, self.snippet_samples - self.peak_index)
+        reach = self.align_samples + max(
+            self.dead_samples + 1, self.peak_index, self.snippet_samples - self.peak_index
+        )
         return self.settle_samples + reach
 
 
@@ -379,7 +386,8 @@ def detect_units(
     units: list[Unit] = []
     result = DetectionResult(units, {}, {}, {}, {}, params)
     for found in events:
-        channel_units = _channel_units(source, found, params, unit_prefix)
+        channel_units, found, notes = _channel_units(source, found, params, plan, unit_prefix)
+        result.warnings.extend(notes)
         units.extend(channel_units)
         result.threshold[found.channel] = found.threshold
         result.noise_mad[found.channel] = found.noise_mad
@@ -422,10 +430,15 @@ def detect_events(
     >>> signal[10_000:10_010] += 50 * np.hanning(10)
     >>> [found] = detect_events(ArraySource(signal, 20000.0))
     >>> found.sample_indices.tolist(), found.snippets.shape
-    ([10004], (1, 80))
+    ([10004], (1, 120))
     """
     channels = _channel_list(source, channels)
-    return _detect_events(source, channels, params, _plan(params, source.sampling_rate_hz))
+    plan = _plan(params, source.sampling_rate_hz)
+    core = slice(plan.align_samples, plan.align_samples + plan.snippet_samples)
+    return [
+        replace(found, snippets=found.snippets[:, core])
+        for found in _detect_events(source, channels, params, plan)
+    ]
 
 
 def _detect_events(
@@ -541,6 +554,7 @@ def _plan(params: DetectParams, sampling_rate_hz: float) -> _Plan:
         dead_samples=max(1, round(params.dead_time_ms * samples_per_ms)),
         snippet_samples=snippet_samples,
         peak_index=min(round(params.snippet_pre_ms * samples_per_ms), snippet_samples - 1),
+        align_samples=round(ALIGN_MAX_SHIFT_MS * samples_per_ms),
     )
 
 
@@ -611,18 +625,46 @@ def _dead_time_winners(peaks: np.ndarray, height: np.ndarray, dead_samples: int)
 
 
 def _snippets(filtered: np.ndarray, peaks: np.ndarray, plan: _Plan) -> np.ndarray:
-    starts = peaks - plan.peak_index
-    if peaks.size and (starts[0] < 0 or starts[-1] + plan.snippet_samples > filtered.size):
+    """Snippets with ``align_samples`` extra on either side, room to re-align each event."""
+    width = plan.snippet_samples + 2 * plan.align_samples
+    starts = peaks - plan.peak_index - plan.align_samples
+    if peaks.size and (starts[0] < 0 or starts[-1] + width > filtered.size):
         # Only at the ends of the recording: the chunk margins cover every other event.
-        filtered = np.pad(filtered, plan.snippet_samples)
-        starts = starts + plan.snippet_samples
-    return filtered[starts[:, None] + np.arange(plan.snippet_samples)].astype(np.float32)
+        filtered = np.pad(filtered, width)
+        starts = starts + width
+    return filtered[starts[:, None] + np.arange(width)].astype(np.float32)
 
 
 def _channel_units(
-    source: SignalSource, found: ChannelEvents, params: DetectParams, unit_prefix: str
+    source: SignalSource, found: ChannelEvents, params: DetectParams, plan: _Plan,
+    unit_prefix: str,
+) -> tuple[list[Unit], ChannelEvents, list[str]]:
+    """Sort a channel's events, re-align them on their units' templates, make the units.
+
+    Returns the units, the channel's events as re-aligned and kept, and notes.
+    """
+    core = found.snippets[:, plan.align_samples : plan.align_samples + plan.snippet_samples]
+    first_pass = sort_events(core, found.peak_index, max_clusters=params.max_clusters)
+    aligned = realign(
+        found.snippets,
+        found.sample_indices,
+        first_pass.labels,
+        align=plan.align_samples,
+        snippet_samples=plan.snippet_samples,
+        peak_index=plan.peak_index,
+        dead_samples=plan.dead_samples,
+    )
+    found = replace(found, sample_indices=aligned.sample_indices, snippets=aligned.snippets)
+    sorted_events = sort_events(
+        aligned.snippets, found.peak_index, max_clusters=int(aligned.labels.max(initial=0)) + 1
+    ) if aligned.labels.size else first_pass
+    notes = [f"channel {found.channel}: {note}" for note in aligned.notes]
+    return _units(source, found, sorted_events, unit_prefix), found, notes
+
+
+def _units(
+    source: SignalSource, found: ChannelEvents, sorted_events: SortResult, unit_prefix: str
 ) -> list[Unit]:
-    sorted_events = sort_events(found.snippets, found.peak_index, max_clusters=params.max_clusters)
     times = source.t_start_s + found.sample_indices / source.sampling_rate_hz
     return [
         Unit(

@@ -209,7 +209,11 @@ def _counts(values: pd.Series) -> list[tuple[str, int]]:
 
 
 def _index_records(
-    recordings: pd.DataFrame, units: pd.DataFrame, *, with_links: bool
+    recordings: pd.DataFrame,
+    units: pd.DataFrame,
+    *,
+    with_links: bool,
+    reports_dir: Path | None = None,
 ) -> list[dict[str, Any]]:
     records = []
     for row in recordings.to_dict("records"):
@@ -226,15 +230,29 @@ def _index_records(
             "classification": _counts(unit_rows["classification"])
             if "classification" in unit_rows else [],
             "qc": _counts(unit_rows["qc_status"]) if "qc_status" in unit_rows else [],
-            # a failed recording has no page: its row says why instead
-            "href": report_filename(name) if with_links and row.get("status") == "ok" else "",
+            "href": report_filename(name) if with_links and _has_page(row, reports_dir) else "",
         })
     return records
 
 
-def render_index(recordings_table: pd.DataFrame, units_table: pd.DataFrame) -> str:
+def _has_page(row: dict[str, Any], reports_dir: Path | None) -> bool:
+    """Whether the recording's page exists (without the folder: whether it was analysed).
+
+    A recording that failed before its report was written has no page: its
+    index row says why instead of linking nowhere.
+    """
+    if reports_dir is None:
+        return row.get("status") == "ok"
+    return (reports_dir / report_filename(str(row.get("recording", "")))).exists()
+
+
+def render_index(
+    recordings_table: pd.DataFrame, units_table: pd.DataFrame, reports_dir: Path | None = None
+) -> str:
     """The batch index page (see :func:`write_index`)."""
-    records = _index_records(recordings_table, units_table, with_links=True)
+    records = _index_records(
+        recordings_table, units_table, with_links=True, reports_dir=reports_dir
+    )
     return environment().get_template("index.html").render(
         records=records,
         n_failed=sum(record["status"] != "ok" for record in records),
@@ -253,8 +271,9 @@ def write_index(
     """Write ``out_dir/reports/index.html``: every recording with its status (and error),
     unit, classification and QC counts, linked to its report.
     """
-    html = render_index(batch_recordings_table, units_table)
-    return write_html(Path(out_dir) / REPORTS_DIR / INDEX_NAME, html)
+    reports_dir = Path(out_dir) / REPORTS_DIR
+    html = render_index(batch_recordings_table, units_table, reports_dir)
+    return write_html(reports_dir / INDEX_NAME, html)
 
 
 def write_reports(batch: BatchResult, out_dir: str | Path) -> list[Path]:
