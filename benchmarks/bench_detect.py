@@ -46,15 +46,36 @@ LFP_SD = 3.0  # slow field potential (in noise SDs) that the band-pass must remo
 BAND_HZ = (300.0, 5000.0)
 FILTER_ORDER = 3
 THRESHOLD_MAD = 5.0
-DEAD_TIME_MS = 1.0
+# Exclusion (dead) time per spike shape, the same for both tools: one spike width.
+DEAD_TIME_MS = {"narrow": 1.0, "triphasic": 2.0}
 CHUNK_SAMPLES = 2**18  # rapheunit's default, given to SpikeInterface too
 WRITE_CHUNK = 2**22
 TOLERANCE_S = 0.5e-3
 
 
-def spike_shape(t_ms: np.ndarray) -> np.ndarray:
+def narrow_shape(t_ms: np.ndarray) -> np.ndarray:
     """Extracellular spike: a sharp trough at t = 0, then a broader positive phase."""
     return -np.exp(-0.5 * (t_ms / 0.15) ** 2) + 0.35 * np.exp(-0.5 * ((t_ms - 0.5) / 0.3) ** 2)
+
+
+def triphasic_shape(t_ms: np.ndarray) -> np.ndarray:
+    """Broad 3 ms DRN-like spike, trough at t = 0: abutting half-sines 0.25 / -1 / 0.3
+    lasting 0.35 / 0.85 / 1.8 ms (the slow, low last phase that fooled the old detector)."""
+    values = np.zeros_like(t_ms)
+    start = -0.35 - 0.425
+    for duration, amplitude in ((0.35, 0.25), (0.85, -1.0), (1.8, 0.3)):
+        inside = (t_ms >= start) & (t_ms < start + duration)
+        values[inside] = amplitude * np.sin(np.pi * (t_ms[inside] - start) / duration)
+        start += duration
+    return values
+
+
+SHAPES = {"narrow": narrow_shape, "triphasic": triphasic_shape}
+
+
+def settings(folder: Path) -> dict:
+    """The run's shape and dead time, written by the parent for its child processes."""
+    return json.loads((folder / "settings.json").read_text())
 
 
 def truth_times(rng: np.random.Generator, duration_s: float) -> tuple[np.ndarray, np.ndarray]:
@@ -71,13 +92,16 @@ def truth_times(rng: np.random.Generator, duration_s: float) -> tuple[np.ndarray
     return all_times[separated], all_amplitudes[separated]
 
 
-def write_recording(folder: Path, minutes: float, seed: int = 0) -> tuple[Path, Path]:
+def write_recording(
+    folder: Path, minutes: float, shape: str, seed: int = 0
+) -> tuple[Path, Path]:
     """Write ``rec.raw`` (+ sidecar) and ``truth.npz`` chunk by chunk; return their paths."""
     rng = np.random.default_rng(seed)
     n_samples = round(minutes * 60 * FS)
     times, amplitudes = truth_times(rng, n_samples / FS)
     centres = times * FS
-    offsets = np.arange(-50, 51)
+    offsets = np.arange(-50, 81)  # -2 to +3.2 ms: room for the broad shape
+    spike_shape = SHAPES[shape]
     lfp_phases = rng.uniform(0, 2 * np.pi, 3)
     path = folder / "rec.raw"
     with path.open("wb") as handle:
@@ -126,7 +150,7 @@ def run_rapheunit(path: Path, sort: bool) -> np.ndarray:
         filter_order=FILTER_ORDER,
         threshold_mad=THRESHOLD_MAD,
         polarity="both",
-        dead_time_ms=DEAD_TIME_MS,
+        dead_time_ms=settings(path.parent)["dead_time_ms"],
         chunk_samples=CHUNK_SAMPLES,
     )
     source = open_raw(path)
@@ -156,7 +180,7 @@ def run_spikeinterface(path: Path, n_jobs: int) -> np.ndarray:
         method_kwargs={
             "peak_sign": "both",
             "detect_threshold": THRESHOLD_MAD,
-            "exclude_sweep_ms": DEAD_TIME_MS,
+            "exclude_sweep_ms": settings(path.parent)["dead_time_ms"],
         },
         job_kwargs={"n_jobs": n_jobs, "chunk_size": CHUNK_SAMPLES, "progress_bar": False},
     )
@@ -242,6 +266,7 @@ def main() -> None:
     parser.add_argument("--si-jobs", type=int, nargs="+", default=[1], help="SpikeInterface n_jobs")
     parser.add_argument("--profile", action="store_true", help="pyinstrument rapheunit's run")
     parser.add_argument("--workdir", type=Path, default=None, help="keep files here")
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="narrow", help="spike shape")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -256,13 +281,16 @@ def main() -> None:
 
 def report(args: argparse.Namespace, folder: Path) -> None:
     started = time.perf_counter()
-    path, truth_path = write_recording(folder, args.minutes)
+    dead_time_ms = DEAD_TIME_MS[args.shape]
+    (folder / "settings.json").write_text(json.dumps({"dead_time_ms": dead_time_ms}))
+    path, truth_path = write_recording(folder, args.minutes, args.shape)
     truth = np.load(truth_path)
     n_samples = path.stat().st_size // 2
     print(
         f"recording: {args.minutes:g} min, {n_samples:,} samples at {FS:g} Hz, int16 "
         f"({path.stat().st_size / 2**20:.0f} MiB on disk, {4 * n_samples / 2**20:.0f} MiB as "
-        f"float32); {truth['times'].size} spikes; written in {time.perf_counter() - started:.1f} s"
+        f"float32); {truth['times'].size} spikes of the {args.shape} shape; exclusion "
+        f"{dead_time_ms:g} ms; written in {time.perf_counter() - started:.1f} s"
     )
     contenders = [("read", 1), ("rapheunit", 1), ("rapheunit-events", 1)]
     contenders += [("spikeinterface", n_jobs) for n_jobs in args.si_jobs]
