@@ -58,6 +58,7 @@ SOURCE_MODULES = (
     "rapheunit.io.readers.limits",
     "rapheunit.measures.timecourse",
     "rapheunit.measures.waveform",
+    "rapheunit.measures.spike_extent",
 )
 # Marker labels shown, with how rapheunit reads them, on the marker page.
 EXAMPLE_LABELS = (
@@ -604,6 +605,7 @@ def defaults_reference() -> str:
         "### Waveform measures",
         rst_block(docstring_section(waveform, "Definitions")),
         constants_table(waveform, notes),
+        constants_table(importlib.import_module("rapheunit.measures.spike_extent"), notes),
         "## Dose-response fit (`rapheunit.doseresponse.FitParams`)",
         rst_block(docstring_paragraphs(hill, "Firing in each", to_end=True)),
         "Which units are fitted (`rapheunit.doseresponse.gates`):",

@@ -1,3 +1,4 @@
+# Over 400 lines: the drug table and the label grammar are read together by every caller.
 """Marker labels: the drug table and the injection-label grammar.
 
 Spike2 keyboard codes and the marker map are decoded in :mod:`rapheunit.core.spike2_keys`

@@ -1,3 +1,6 @@
+# Over 400 lines: the chunked pass (noise, filter, events, snippets) and the per-channel
+# steps after it share one sample-level plan; the settings, sources, results and the
+# alignment live in their own modules.
 """Find spikes in continuous electrode signals, chunk by chunk, and sort them into units.
 
 The signal comes from any :class:`SignalSource` (a numpy array or memmap, a
@@ -22,51 +25,50 @@ margins, so memory stays bounded whatever the recording length:
    single pass over the whole signal would: no event is lost or doubled at a
    chunk edge, and the dead time holds across edges.
 4. Each event gets a snippet of the filtered signal (``snippet_ms`` long, its
-   extremum at ``snippet_pre_ms``); snippets running past either end of the
-   recording are padded with zeros (the filtered baseline).
-5. Each channel's events are split into units by :func:`rapheunit.detection.sorting.sort_events`.
+   extremum at ``snippet_pre_ms``, with room on either side to re-align it);
+   snippets running past either end of the recording are padded with zeros
+   (the filtered baseline).
+5. Each channel's events are split into units by :func:`rapheunit.detection.sorting.sort_events`,
+   re-aligned on their unit's template, phase-shifted copies merged and noise
+   crossings dropped (:mod:`rapheunit.detection.align`), then sorted again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from rapheunit.core.errors import (
     BadParameterError,
-    UnreadableFileError,
-    check_option,
     check_positive,
     validate_type,
 )
 from rapheunit.core.model import Unit
-from rapheunit.core.params import param
 from rapheunit.detection.align import ALIGN_MAX_SHIFT_MS, realign
-from rapheunit.detection.sorting import MAX_CLUSTERS, SortResult, sort_events
+from rapheunit.detection.params import DEFAULT_DETECT_PARAMS, DetectParams
+from rapheunit.detection.results import ChannelEvents, DetectionResult, SignalExcerpt
+from rapheunit.detection.sorting import SortResult, sort_events
+from rapheunit.detection.sources import ArraySource, NeoSignalSource, SignalSource
+
+# Detection's public names, gathered here where they were before the split.
+__all__ = [
+    "ArraySource",
+    "ChannelEvents",
+    "DetectParams",
+    "DetectionResult",
+    "NeoSignalSource",
+    "SignalExcerpt",
+    "SignalSource",
+    "detect_events",
+    "detect_units",
+    "spike_agreement",
+]
 
 # The median absolute value of Gaussian noise is 0.6745 SD (Quiroga, Nadasdy & Ben-Shaul 2004,
 # Neural Comput 16:1661), so median(|x|) / 0.6745 estimates the noise SD despite the spikes.
 MAD_TO_SD = 0.6745
-# Extracellular spike band: 300 Hz removes field potentials, 5 kHz keeps the spike shape.
-DEFAULT_BAND_HZ = (300.0, 5000.0)
-DEFAULT_FILTER_ORDER = 3  # Butterworth order of the band-pass (applied forward and backward)
-# Quiroga et al. (2004) detect at 4-5 noise SDs; 5 keeps false events from noise rare.
-DEFAULT_THRESHOLD_MAD = 5.0
-# Events are locally exclusive over one spike width: a peak is kept only when it is the
-# largest within 2 ms, where the other phases of a broad biphasic or triphasic DRN spike
-# lie (up to 3.5 ms long), so one spike gives one event; a neuron cannot fire twice
-# within 2 ms anyway (spike and refractory period).
-DEFAULT_DEAD_TIME_MS = 2.0
-# 6 ms with the aligned extremum at 2.5 ms leaves room for a 3.5 ms spike and its baseline.
-DEFAULT_SNIPPET_MS = 6.0
-DEFAULT_SNIPPET_PRE_MS = 2.5
-# 2**18 samples (10 s at 25 kHz, 1 MiB as float32) per chunk: as fast as 2**20 in the benchmark,
-# with a quarter of the working memory (benchmarks/README_detect.md).
-DEFAULT_CHUNK_SAMPLES = 2**18
-POLARITIES = ("both", "negative", "positive")
 NOISE_WINDOW_COUNT = 20  # windows of the noise estimate, spread evenly over the recording
 NOISE_WINDOW_S = 0.5
 EXCERPT_S = 2.0  # length of the filtered excerpt kept for the report
@@ -77,244 +79,6 @@ FILTER_SETTLE_TOLERANCE = 1e-6  # impulse response below float32 resolution: tra
 FLAT_NOISE_RATIO = 1e-6
 # How far each polarity's events stand out: a signal whose local maxima above threshold are events.
 _STRENGTH = {"positive": np.asarray, "negative": np.negative, "both": np.abs}
-
-
-@runtime_checkable
-class SignalSource(Protocol):
-    """A continuous multichannel signal that can be read by sample range.
-
-    ``read(start, stop, channels)`` returns samples ``start:stop`` of the
-    given channels as a float32 ``(stop - start, len(channels))`` array in
-    ``units``; the first sample is at ``t_start_s`` seconds.
-    """
-
-    n_samples: int
-    sampling_rate_hz: float
-    n_channels: int
-    t_start_s: float
-    units: str
-
-    def read(self, start: int, stop: int, channels: Sequence[int]) -> np.ndarray:
-        """Samples ``start:stop`` of ``channels``, float32, shape ``(n, n_channels)``."""
-        ...
-
-
-class ArraySource:
-    """A numpy array or memmap, ``(n_samples,)`` or ``(n_samples, n_channels)``, as a source.
-
-    Examples
-    --------
-    >>> source = ArraySource(np.arange(10), 1000.0, units="uV")
-    >>> source.n_samples, source.n_channels, source.read(2, 4, [0]).ravel().tolist()
-    (10, 1, [2.0, 3.0])
-    """
-
-    def __init__(
-        self, data: np.ndarray, sampling_rate_hz: float, *, t_start_s: float = 0.0, units: str = ""
-    ) -> None:
-        data = np.asanyarray(data)  # keeps a memmap a memmap: nothing is loaded here
-        if data.ndim not in (1, 2):
-            raise BadParameterError(f"signal array must be 1-D or 2-D, got shape {data.shape}")
-        self.data = data.reshape(-1, 1) if data.ndim == 1 else data
-        self.n_samples, self.n_channels = (int(size) for size in self.data.shape)
-        self.sampling_rate_hz = check_positive(sampling_rate_hz, "sampling_rate_hz")
-        self.t_start_s = float(t_start_s)
-        self.units = units
-
-    def read(self, start: int, stop: int, channels: Sequence[int]) -> np.ndarray:
-        """Samples ``start:stop`` of ``channels`` as float32 ``(n, len(channels))``."""
-        return np.asarray(self.data[start:stop, list(channels)], dtype=np.float32)
-
-
-class NeoSignalSource:
-    """A neo lazy ``AnalogSignalProxy`` read by sample index, values in uV when they are voltages.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from pathlib import Path
-    >>> import neo
-    >>> path = Path(tempfile.mkdtemp()) / "rec.raw"
-    >>> np.arange(8, dtype=np.int16).tofile(path)
-    >>> io = neo.io.RawBinarySignalIO(str(path), dtype="int16", sampling_rate=1000.0, nb_channel=2)
-    >>> proxy = io.read_block(lazy=True).segments[0].analogsignals[0]
-    >>> source = NeoSignalSource(proxy)
-    >>> source.n_samples, source.units, source.read(1, 3, [1]).ravel().tolist()
-    (4, 'dimensionless', [3.0, 5.0])
-    """
-
-    def __init__(self, proxy: Any) -> None:
-        import quantities as pq  # imported when a signal is first read, not at start-up
-
-        self.proxy = proxy
-        self.n_samples, self.n_channels = (int(size) for size in proxy.shape)
-        self.sampling_rate_hz = float(proxy.sampling_rate.rescale(pq.Hz).magnitude)
-        self.t_start_s = float(proxy.t_start.rescale(pq.s).magnitude)
-        units = pq.Quantity(1.0, proxy.units)
-        try:
-            self._scale = np.float32(units.rescale(pq.uV).magnitude)
-            self.units = "uV"
-        except ValueError:  # not a voltage: keep the file's own unit
-            self._scale = np.float32(1.0)
-            self.units = units.dimensionality.string
-
-    def read(self, start: int, stop: int, channels: Sequence[int]) -> np.ndarray:
-        """Samples ``start:stop`` of ``channels`` as float32 ``(n, len(channels))``."""
-        import quantities as pq
-
-        # The proxy rounds times to the nearest sample, so sample-exact times give exact indices.
-        window = (
-            (self.t_start_s + start / self.sampling_rate_hz) * pq.s,
-            (self.t_start_s + stop / self.sampling_rate_hz) * pq.s,
-        )
-        signal = self.proxy.load(
-            time_slice=window, strict_slicing=False, channel_indexes=list(channels)
-        )
-        values = np.asarray(signal.magnitude, dtype=np.float32) * self._scale
-        if values.shape[0] != stop - start:
-            raise UnreadableFileError(
-                f"neo returned {values.shape[0]} samples for the range {start}:{stop}"
-            )
-        return values
-
-
-@dataclass(frozen=True)
-class DetectParams:
-    """Detection and sorting settings (defaults and their reasons: module constants).
-
-    Examples
-    --------
-    >>> DetectParams(polarity="negative", threshold_mad=4.5).dead_time_ms
-    2.0
-    >>> DetectParams(polarity="down")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    rapheunit.core.errors.BadParameterError: polarity must be one of 'both', ...
-    """
-
-    band_hz: tuple[float, float] = param(
-        DEFAULT_BAND_HZ,
-        'band-pass edges in Hz',
-        name="band",
-        metavar=("LOW_HZ", "HIGH_HZ"),
-    )
-    filter_order: int = param(
-        DEFAULT_FILTER_ORDER,
-        'Butterworth order of the band-pass (applied forward and backward)',
-        metavar="N",
-    )
-    threshold_mad: float = param(
-        DEFAULT_THRESHOLD_MAD,
-        'threshold = K x the MAD noise estimate',
-        metavar="K",
-    )
-    polarity: str = param("both", 'spike sign to detect', choices=POLARITIES)
-    dead_time_ms: float = param(
-        DEFAULT_DEAD_TIME_MS,
-        'events are the largest peak within this much (one spike width)',
-        metavar="MS",
-    )
-    snippet_ms: float = param(
-        DEFAULT_SNIPPET_MS,
-        'length of the waveform cut around each event',
-        metavar="MS",
-    )
-    snippet_pre_ms: float = param(
-        DEFAULT_SNIPPET_PRE_MS,
-        'part of the snippet before the event',
-        metavar="MS",
-    )
-    chunk_samples: int = param(
-        DEFAULT_CHUNK_SAMPLES,
-        'samples filtered at a time (bounds the memory)',
-        metavar="N",
-    )
-    max_clusters: int = param(
-        MAX_CLUSTERS,
-        'most units the sorter may find per channel',
-        metavar="N",
-    )
-
-    def __post_init__(self) -> None:
-        low_hz, high_hz = (check_positive(edge, "band edge (Hz)") for edge in self.band_hz)
-        if low_hz >= high_hz:
-            raise BadParameterError(f"band must be (low, high) with low < high, got {self.band_hz}")
-        for name in ("filter_order", "chunk_samples", "max_clusters"):
-            validate_type(getattr(self, name), int, name)
-            if getattr(self, name) < 1:
-                raise BadParameterError(f"{name} must be >= 1, got {getattr(self, name)}")
-        check_positive(self.threshold_mad, "threshold_mad")
-        check_option(self.polarity, POLARITIES, "polarity")
-        check_positive(self.dead_time_ms, "dead_time_ms")
-        check_positive(self.snippet_ms, "snippet_ms")
-        check_positive(self.snippet_pre_ms, "snippet_pre_ms", allow_zero=True)
-        if self.snippet_pre_ms >= self.snippet_ms:
-            raise BadParameterError(
-                f"snippet_pre_ms ({self.snippet_pre_ms}) must be shorter than "
-                f"snippet_ms ({self.snippet_ms})"
-            )
-
-
-@dataclass(frozen=True)
-class ChannelEvents:
-    """Events detected on one channel: sample indices, snippets and the threshold used."""
-
-    channel: int
-    sample_indices: np.ndarray
-    snippets: np.ndarray
-    peak_index: int
-    noise_mad: float
-    threshold: float
-
-
-@dataclass(frozen=True)
-class SignalExcerpt:
-    """A short stretch of one channel's filtered signal and the unit spikes in it."""
-
-    channel: int
-    t_start_s: float
-    sampling_rate_hz: float
-    filtered: np.ndarray
-    units: str
-    threshold: float
-    spike_times: dict[str, np.ndarray]
-
-    @property
-    def times_s(self) -> np.ndarray:
-        """Time of each sample of ``filtered`` in seconds."""
-        return self.t_start_s + np.arange(self.filtered.size) / self.sampling_rate_hz
-
-
-@dataclass
-class DetectionResult:
-    """Units found in a continuous signal, with the per-channel detection settings.
-
-    ``threshold``, ``noise_mad`` and ``polarity_used`` map channel -> value.
-    ``noise_mad`` is the noise SD estimated as ``median(|filtered|) / 0.6745``
-    (0 for a flat channel, whose threshold is then infinite and which gets a
-    warning). ``polarity_used`` is the requested polarity, except that
-    ``"both"`` resolves to the sign of the dominant unit's peaks on that
-    channel (events of either sign are kept). ``excerpts`` holds, for each
-    channel with units, ``EXCERPT_S`` of filtered signal and the spikes in it.
-    Every unit's annotations hold ``channel``, ``cluster``, ``n_clusters``,
-    ``dominant`` (True for cluster 0 of its channel), ``l_ratio``,
-    ``isolation_confidence``, ``isolation_note``, ``peak_amplitude``,
-    ``dominance_score``, ``polarity``, ``threshold``, ``noise_mad`` and
-    ``sorting_method`` (see :mod:`rapheunit.detection.sorting` for the isolation figures).
-    """
-
-    units: list[Unit]
-    threshold: dict[int, float]
-    noise_mad: dict[int, float]
-    polarity_used: dict[int, str]
-    excerpts: dict[int, SignalExcerpt]
-    params: DetectParams
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def dominant_unit(self) -> Unit | None:
-        """The unit with the largest dominance score over all channels (None if no units)."""
-        return max(self.units, key=lambda unit: unit.annotations["dominance_score"], default=None)
 
 
 @dataclass(frozen=True)
@@ -341,7 +105,7 @@ def detect_units(
     source: SignalSource,
     *,
     channel: int | None = None,
-    params: DetectParams = DetectParams(),
+    params: DetectParams = DEFAULT_DETECT_PARAMS,
     unit_prefix: str = "det",
 ) -> DetectionResult:
     """Detect spikes in a continuous signal and sort each channel's events into units.
@@ -403,7 +167,7 @@ def detect_events(
     source: SignalSource,
     *,
     channels: Sequence[int] | None = None,
-    params: DetectParams = DetectParams(),
+    params: DetectParams = DEFAULT_DETECT_PARAMS,
 ) -> list[ChannelEvents]:
     """Detect threshold events on ``channels``, chunk by chunk, without sorting them.
 

@@ -1,3 +1,4 @@
+# Over 400 lines: the verdict, its reasons and the per-recording loop share one row schema.
 """Named rule sets that classify units as putative 5-HT, and their verdicts.
 
 A :class:`RuleSet` is a documented set of thresholds with its sources. Each

@@ -1,3 +1,5 @@
+# Over 400 lines: the mean waveform and every measure on it follow one set of definitions
+# (module docstring); where a spike starts and ends is in spike_extent.
 """Spike waveform measures: mean/SD waveform, durations, amplitude, SNR.
 
 The snippets of one unit are re-aligned on their largest extremum (the
@@ -67,6 +69,10 @@ import numpy as np
 
 from rapheunit.core.errors import BadParameterError, check_positive
 from rapheunit.core.model import Unit
+from rapheunit.measures.spike_extent import (
+    EDGE_FRACTION,
+    spike_extent,
+)
 
 # First pass of the baseline: the median of this share of the snippet's start
 # (at least MIN_BASELINE_SAMPLES); the second pass uses every sample outside the
@@ -74,22 +80,6 @@ from rapheunit.core.model import Unit
 FIRST_PASS_BASELINE_FRACTION = 0.1
 MIN_BASELINE_SAMPLES = 2
 BASELINE_GUARD_MS = 0.2
-# A lobe is a phase of the spike when its peak reaches 15 % of the largest
-# phase: the smallest phases of DRN spikes, the initial and the last
-# positivity, are 20-45 % of the main negativity (VanderMaelen & Aghajanian
-# 1983, Brain Res 289:109; Allers & Sharp 2003, Neuroscience 122:193), while
-# afterpotentials stay near 10 %.
-PHASE_MIN_FRACTION = 0.15
-# A phase, and the edge of the spike, must stand this many noise SDs above baseline.
-NOISE_K = 3.0
-# Back at baseline: |w| at or below 1 % of the amplitude (or the noise), so
-# that a slow, low last phase is followed to its end.
-EDGE_FRACTION = 0.01
-# Phases of one spike abut; a phase starting later than this after the
-# previous one ended is a separate wave.
-MAX_PHASE_GAP_MS = 0.2
-# A rise of this share of the amplitude after a dip starts a new wave.
-DIP_RISE_FRACTION = 0.02
 # The largest extremum's opposite phase must reach this share to give a peak-to-trough.
 OPPOSITE_PHASE_MIN_FRACTION = 0.05
 # Half-width is measured at this fraction of the largest phase's amplitude.
@@ -355,7 +345,7 @@ def _measure_mean(
     ms_per_sample = 1000.0 / upsampled_rate_hz
     raw = _upsample(mean, factor)
     waveform = raw - _first_pass_baseline(raw)
-    extent = _spike_extent(waveform, noise_sd, ms_per_sample)
+    extent = spike_extent(waveform, noise_sd, ms_per_sample)
     if extent is not None:  # second pass: the baseline is everything outside the spike
         waveform = raw - _outside_baseline(raw, extent, round(BASELINE_GUARD_MS / ms_per_sample))
     extremum, sign = _largest_extremum(waveform)
@@ -392,7 +382,7 @@ def _measure_extent(
     features: WaveformFeatures, waveform: np.ndarray, noise_sd: float, ms_per_sample: float
 ) -> None:
     """Onset, return, total duration and first-phase duration."""
-    extent = _spike_extent(waveform, noise_sd, ms_per_sample)
+    extent = spike_extent(waveform, noise_sd, ms_per_sample)
     if extent is None:
         reason = "spike does not start and end at baseline within the snippet"
         features.reasons.update(waveform_duration_ms=reason, first_phase_ms=reason)
@@ -409,94 +399,6 @@ def _measure_extent(
         return
     features.first_zero_crossing_index = onset + int(crossings[0])
     features.first_phase_ms = float(crossings[0] * ms_per_sample)
-
-
-def _spike_extent(
-    waveform: np.ndarray, noise_sd: float, ms_per_sample: float
-) -> tuple[int, int] | None:
-    """Onset and return of the spike's phases (module docstring); None off the snippet."""
-    magnitude = np.abs(waveform)
-    amplitude = float(magnitude.max())
-    if amplitude == 0:
-        return None
-    # A file's mean waveform comes without its snippets: no noise estimate, the floors apply.
-    noise = NOISE_K * noise_sd if np.isfinite(noise_sd) else 0.0
-    levels = _Levels(
-        phase=max(PHASE_MIN_FRACTION * amplitude, noise),
-        edge=max(EDGE_FRACTION * amplitude, noise),
-        rise=max(DIP_RISE_FRACTION * amplitude, noise),
-        gap=round(MAX_PHASE_GAP_MS / ms_per_sample),
-    )
-    peak = int(np.argmax(magnitude))
-    ends = [_last_phase_end(waveform, peak, step, levels) for step in (-1, 1)]
-    if ends[0] is None or ends[1] is None:
-        return None
-    return ends[0], ends[1]
-
-
-@dataclass(frozen=True)
-class _Levels:
-    """Thresholds of one waveform (in its units) and the largest gap between phases (samples)."""
-
-    phase: float
-    edge: float
-    rise: float
-    gap: int
-
-
-def _last_phase_end(
-    waveform: np.ndarray, peak: int, step: int, levels: _Levels
-) -> int | None:
-    """Walking from the largest phase in direction ``step``, where the spike's last phase ends."""
-    end = _walk_out(waveform, peak, step, levels)
-    while end is not None:
-        following = _next_phase_peak(waveform, end, step, levels)
-        if following is None:
-            return end
-        end = _walk_out(waveform, following, step, levels)
-    return None
-
-
-def _walk_out(waveform: np.ndarray, peak: int, step: int, levels: _Levels) -> int | None:
-    """From a phase's peak to where it is back at baseline, crosses it, or dips before a new wave.
-
-    None when the snippet ends first.
-    """
-    sign = np.sign(waveform[peak])
-    lowest = index = peak
-    while 0 <= index + step < waveform.size:
-        index += step
-        value = sign * waveform[index]
-        if value <= levels.edge:
-            return index
-        if value < sign * waveform[lowest]:
-            lowest = index
-        elif value - sign * waveform[lowest] > levels.rise:
-            return lowest
-    return None
-
-
-def _next_phase_peak(waveform: np.ndarray, end: int, step: int, levels: _Levels) -> int | None:
-    """Peak of the phase that starts within ``levels.gap`` beyond ``end``; None if there is none.
-
-    The phase runs until the waveform crosses baseline or the snippet ends (a
-    brief dip towards baseline, such as interpolation ringing at a phase's
-    start, stays inside it); it counts when its peak reaches ``levels.phase``.
-    """
-    stop = end + step * levels.gap
-    search = range(end + step, stop + step, step)
-    start = next(
-        (i for i in search if 0 <= i < waveform.size and abs(waveform[i]) > levels.edge), None
-    )
-    if start is None:
-        return None
-    sign = np.sign(waveform[start])
-    index = best = start
-    while 0 <= index < waveform.size and sign * waveform[index] > 0:
-        if abs(waveform[index]) > abs(waveform[best]):
-            best = index
-        index += step
-    return best if abs(waveform[best]) >= levels.phase else None
 
 
 def _measure_half_width(

@@ -1,3 +1,5 @@
+# Over 400 lines: the steps of one recording and of a batch, in the order they run; each
+# step is a short function that calls into the layers below.
 """The analysis of one recording and of a batch: load -> features -> doses -> tables.
 
 The CLI and the Python API both call :func:`analyze`; each recording is

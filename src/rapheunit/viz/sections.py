@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from rapheunit.core.markers import drug_role
 from rapheunit.core.model import Recording
 from rapheunit.core.version import VERSION
-from rapheunit.detection.detect import DetectionResult
+from rapheunit.detection.results import DetectionResult
 from rapheunit.doseresponse.fits import HILL_FIT_COLUMNS
 from rapheunit.measures.timecourse import (
     EVENT_COLUMNS,

@@ -8,7 +8,8 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from rapheunit.core.errors import check_option
-from rapheunit.detection.detect import POLARITIES, SignalExcerpt
+from rapheunit.detection.params import POLARITIES
+from rapheunit.detection.results import SignalExcerpt
 from rapheunit.measures.features import (
     AUTOCORRELOGRAM_BIN_S,
     AUTOCORRELOGRAM_WINDOW_S,
@@ -162,7 +163,8 @@ def detection_excerpt_plot(
 
     Examples
     --------
-    >>> from rapheunit.detection.detect import POLARITIES, SignalExcerpt
+    >>> from rapheunit.detection.params import POLARITIES
+    >>> from rapheunit.detection.results import SignalExcerpt
     >>> filtered = np.zeros(1000)
     >>> filtered[[100, 600]] = -80.0
     >>> excerpt = SignalExcerpt(0, 2.0, 1000.0, filtered, "uV", 50.0,
