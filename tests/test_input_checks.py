@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import re
 import stat
@@ -187,3 +188,23 @@ def test_the_index_never_links_a_page_that_does_not_exist(tmp_path: Path) -> Non
     for link in re.findall(r'href="([^"#]+)"', index):
         assert (out / "reports" / link).exists(), link
     assert "broken.smr" in index  # the failed row says why
+
+
+def test_inspect_shows_units_event_channels_and_decoded_keys(tmp_path: Path, capsys) -> None:
+    segment = make_segment({"cell": CLOCK}, t_stop=600.0, markers=[(100.0, "49"), (300.0, "87")])
+    path = write_nix(make_block(segment), tmp_path / "keys.nix")
+    assert main(["inspect", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "cell (id ch0#0): 600 spikes" in text
+    assert "'Markers': 2 events; first labels '49', '87' (read as '1', 'W')" in text
+    assert main(["inspect", str(path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["units"][0]["n_spikes"] == CLOCK.size
+    assert info["event_channels"][0]["first_decoded"] == ["1", "W"]
+
+
+@requires_realdata
+def test_inspect_lists_the_event_channel_that_holds_spikes(capsys) -> None:
+    assert main(["inspect", str(REALDATA / "spike2" / "BURST.SMR")]) == 0
+    text = capsys.readouterr().out
+    assert "units (0):" in text and "'Spikes': 972 events" in text

@@ -59,6 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
     _add_simulate(commands)
+    inspect_parser = commands.add_parser(
+        "inspect",
+        allow_abbrev=False,
+        help="show what a file holds: reader, span, units, event channels, signals",
+        description="Show what a recording file holds before any analysis: its reader, "
+        "segments, units with their spike counts, event channels with their first labels (as "
+        "read and as decoded), and analog signals. Use it to choose --spike-channel and to "
+        "write a marker map.",
+    )
+    inspect_parser.add_argument("file", type=Path, metavar="FILE", help="a recording file")
+    inspect_parser.add_argument("--json", action="store_true", help="print JSON, for scripts")
+    inspect_parser.add_argument("--io", metavar="NEO_CLASS", help="neo reader class to use")
+    inspect_parser.add_argument("--debug", action="store_true", help="show tracebacks")
     rules_parser = commands.add_parser(
         "rules",
         allow_abbrev=False,
@@ -216,6 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "analyse": _run_analyze,
             "report": _run_analyze,
             "simulate": _run_simulate,
+            "inspect": _run_inspect,
             "rules": _run_rules,
         }
         return runners[args.command](args)
@@ -317,6 +331,16 @@ def _run_simulate(args: argparse.Namespace) -> int:
 
     truth_path = write_dataset(args.out, seed=args.seed)
     print(f"simulated recordings written to {args.out}/ (ground truth: {truth_path})")
+    return EXIT_OK
+
+
+def _run_inspect(args: argparse.Namespace) -> int:
+    import json
+
+    from rapheunit.io.inspect import inspect_file, inspect_text
+
+    info = inspect_file(args.file, args.io)
+    print(json.dumps(info, indent=2, default=str) if args.json else inspect_text(info))
     return EXIT_OK
 
 
