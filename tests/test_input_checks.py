@@ -208,3 +208,17 @@ def test_inspect_lists_the_event_channel_that_holds_spikes(capsys) -> None:
     assert main(["inspect", str(REALDATA / "spike2" / "BURST.SMR")]) == 0
     text = capsys.readouterr().out
     assert "units (0):" in text and "'Spikes': 972 events" in text
+
+
+def test_dimensionless_waveforms_keep_the_spike_times(tmp_path: Path) -> None:
+    segment = neo.Segment()
+    waveforms = np.tile(-np.hanning(32), (CLOCK.size, 1, 1)) * pq.dimensionless
+    segment.spiketrains.append(
+        neo.SpikeTrain(CLOCK * pq.s, t_stop=600 * pq.s, name="u", waveforms=waveforms,
+                       sampling_rate=20_000 * pq.Hz)
+    )
+    recording = rapheunit.load(write_nix(make_block(segment), tmp_path / "au.nix"))
+    [unit] = recording.units
+    assert unit.n_spikes == CLOCK.size and unit.waveform_units == "a.u."
+    assert unit.waveforms.shape == (CLOCK.size, 32)
+    assert any("no voltage unit" in warning for warning in recording.warnings)

@@ -66,7 +66,16 @@ def block_content(
         t_start=t_start_s if t_start_s is not None else 0.0,
         t_stop=previous_stop_s,
         reader=reader,
-        warnings=[*notes, *_spike_channel_notes(block, spike_channels, bool(units))],
+        warnings=[
+            *notes,
+            *_spike_channel_notes(block, spike_channels, bool(units)),
+            *(
+                f"unit {unit.id}: the file's waveforms have no voltage unit; kept in arbitrary "
+                "units (durations hold, amplitudes have no unit)"
+                for unit in units
+                if unit.waveform_units == ARBITRARY_UNITS
+            ),
+        ],
     )
 
 
@@ -152,14 +161,14 @@ def _units_from_pieces(pieces: dict[str, list[Any]]) -> list[Unit]:
 def _unit_from_parts(unit_id: str, parts: list[tuple[Any, float]]) -> Unit:
     times = np.concatenate([_times_s(obj) + offset for obj, offset in parts])
     first = parts[0][0]
-    waveforms, rate_hz = _waveforms_uv(parts)
+    waveforms, rate_hz, waveform_units = _waveforms_uv(parts)
     annotations = {k: _plain(v) for k, v in getattr(first, "annotations", {}).items()}
     return Unit(
         unit_id,
         times,
         waveforms=waveforms,
         sampling_rate_hz=rate_hz,
-        waveform_units="uV" if waveforms is not None else "",
+        waveform_units=waveform_units,
         annotations=annotations,
     )
 
@@ -168,21 +177,38 @@ def _times_s(obj: Any) -> np.ndarray:
     return np.asarray(obj.times.rescale("s").magnitude, dtype=np.float64).ravel()
 
 
-def _waveforms_uv(parts: list[tuple[Any, float]]) -> tuple[np.ndarray | None, float | None]:
-    """Waveforms of the channel with the largest mean deflection, in microvolts."""
+# Waveforms whose unit is not a voltage (neo gives some Plexon files' as dimensionless) are
+# kept as they are: their shape and durations hold, only their amplitude has no unit.
+ARBITRARY_UNITS = "a.u."
+
+
+def _waveforms_uv(
+    parts: list[tuple[Any, float]],
+) -> tuple[np.ndarray | None, float | None, str]:
+    """Waveforms of the channel with the largest mean deflection, in microvolts where possible.
+
+    Returns the waveforms, their sampling rate and their unit (``"uV"``, or
+    :data:`ARBITRARY_UNITS` when the file's unit is not a voltage: a problem
+    with the waveforms never costs the spike times).
+    """
     blocks = [getattr(obj, "waveforms", None) for obj, _ in parts]
     if any(w is None or np.size(w) == 0 for w in blocks):
-        return None, None
+        return None, None, ""
     first = parts[0][0]
     rate = getattr(first, "sampling_rate", None)
     if rate is None:
-        return None, None
-    stacked = np.concatenate([w.rescale("uV").magnitude for w in blocks], axis=0)
+        return None, None, ""
+    try:
+        stacked = np.concatenate([w.rescale("uV").magnitude for w in blocks], axis=0)
+        units = "uV"
+    except ValueError:
+        stacked = np.concatenate([np.asarray(w.magnitude) for w in blocks], axis=0)
+        units = ARBITRARY_UNITS
     if stacked.ndim == 3:
         mean = stacked.mean(axis=0)
         best_channel = int(np.argmax(np.ptp(mean, axis=-1)))
         stacked = stacked[:, best_channel, :]
-    return stacked.astype(np.float64), float(rate.rescale("Hz").magnitude)
+    return stacked.astype(np.float64), float(rate.rescale("Hz").magnitude), units
 
 
 def _plain(value: Any) -> Any:
