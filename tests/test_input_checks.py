@@ -222,3 +222,28 @@ def test_dimensionless_waveforms_keep_the_spike_times(tmp_path: Path) -> None:
     assert unit.n_spikes == CLOCK.size and unit.waveform_units == "a.u."
     assert unit.waveforms.shape == (CLOCK.size, 32)
     assert any("no voltage unit" in warning for warning in recording.warnings)
+
+
+def _rows_of(path: Path, recording: str) -> list[str]:
+    lines = path.read_text().splitlines()
+    return [lines[0], *(line for line in lines[1:] if line.startswith(recording + ","))]
+
+
+def test_a_units_row_is_the_same_alone_and_in_a_mixed_batch(tmp_path: Path) -> None:
+    from conftest import RECORDINGS
+
+    alone, mixed = tmp_path / "alone", tmp_path / "mixed"
+    for folder in (alone, mixed):
+        folder.mkdir()
+        for path in RECORDINGS.glob("drn04_slow_irregular*"):
+            (folder / path.name).write_bytes(path.read_bytes())
+    (mixed / "broken.smr").write_bytes(b"\x00garbage" * 50)
+    (mixed / "empty.csv").write_text("unit,time_s\n")
+    pd.DataFrame({"unit": "u", "time_s": CLOCK}).to_csv(mixed / "no_doses.csv", index=False)
+    (mixed / "drn01_5ht_clock.nix").write_bytes((RECORDINGS / "drn01_5ht_clock.nix").read_bytes())
+    for folder in (alone, mixed):
+        main(["analyze", str(folder), "--out", str(folder / "out"), "--no-report", "--quiet"])
+    for table in ("units.csv", "doses.csv"):
+        single = _rows_of(alone / "out" / table, "drn04_slow_irregular")
+        together = _rows_of(mixed / "out" / table, "drn04_slow_irregular")
+        assert len(single) > 1 and single == together, table

@@ -54,6 +54,7 @@ from rapheunit.run.batch import (
     run_all,
 )
 from rapheunit.run.options import AnalysisOptions, options_with
+from rapheunit.run.schema import typed
 from rapheunit.run.select_check import check_select
 
 TABLE_FORMATS = ("csv", "parquet")
@@ -468,6 +469,7 @@ def write_outputs(batch: BatchResult, out: Path, formats: Sequence[str] = ("csv"
     for name, table in batch.tables().items():
         if table.columns.empty:  # e.g. groups.csv when no --group-by was asked for
             continue
+        table = typed(table)
         write_csv(table, out / f"{name}.csv")
         if "parquet" in formats:
             write_parquet(table, out / f"{name}.parquet")
