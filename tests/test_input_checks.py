@@ -247,3 +247,35 @@ def test_a_units_row_is_the_same_alone_and_in_a_mixed_batch(tmp_path: Path) -> N
         single = _rows_of(alone / "out" / table, "drn04_slow_irregular")
         together = _rows_of(mixed / "out" / table, "drn04_slow_irregular")
         assert len(single) > 1 and single == together, table
+
+
+def test_the_sweeps_of_an_episodic_file_are_one_unit(tmp_path: Path) -> None:
+    rate_hz, sweep_s, rng = 20_000.0, 8.0, np.random.default_rng(3)
+    t_ms = np.arange(60) / rate_hz * 1000.0
+    spike = np.where(t_ms < 1.0, -np.sin(np.pi * t_ms / 1.0), 0.0)
+    spike += np.where((t_ms >= 1.0) & (t_ms < 2.5), 0.4 * np.sin(np.pi * (t_ms - 1.0) / 1.5), 0.0)
+    block, truth = neo.Block(), []
+    for sweep in range(5):
+        start_s = sweep * 12.0  # 4 s gaps between sweeps
+        signal = rng.normal(0.0, 10.0, int(sweep_s * rate_hz))
+        onsets = np.arange(0.3, sweep_s - 0.3, 0.7)
+        for onset in onsets:
+            first = int(onset * rate_hz)
+            signal[first : first + spike.size] += 150.0 * spike
+        truth.extend(start_s + onsets)
+        segment = neo.Segment()
+        segment.analogsignals.append(
+            neo.AnalogSignal(signal[:, None] * pq.uV, sampling_rate=rate_hz * pq.Hz,
+                             t_start=start_s * pq.s, name="Vm")
+        )
+        block.segments.append(segment)
+    path = tmp_path / "sweeps.nix"
+    with neo.io.NixIO(str(path), mode="ow") as io:
+        io.write_block(block)
+    units = rapheunit.load(path).units
+    assert len(units) == 1, [unit.id for unit in units]
+    [unit] = units
+    assert not unit.id.startswith("seg")
+    assert unit.n_spikes == len(truth)
+    # every spike lies within 3 ms after a true onset, in the right sweep
+    assert np.all(np.abs(unit.spike_times - np.sort(truth) - 0.0015) < 0.0015)

@@ -179,14 +179,28 @@ def _merge_copies(
 
 
 def _copy_lag(result: Realigned, small: int, large: int, max_lag: int) -> int | None:
-    """The lag at which ``small``'s template repeats ``large``'s, or None when it does not.
+    """The lag at which cluster ``small``'s template repeats ``large``'s (see :func:`copy_lag`)."""
+    return copy_lag(
+        result.snippets[result.labels == small].mean(axis=0),
+        result.snippets[result.labels == large].mean(axis=0),
+        max_lag,
+    )
 
-    A copy matches at some lag with a normalised correlation of at least
-    :data:`MIN_TEMPLATE_CORRELATION` and has the same size (peak-to-peak within
-    :data:`MAX_AMPLITUDE_RATIO`): two neurons of one shape differ in amplitude.
+
+def copy_lag(first: np.ndarray, second: np.ndarray, max_lag: int) -> int | None:
+    """The lag at which template ``first`` repeats ``second``, or None when it does not.
+
+    A copy matches at some lag (``first[i + lag] ~ second[i]``) with a
+    normalised correlation of at least :data:`MIN_TEMPLATE_CORRELATION` and
+    has the same size (peak-to-peak within :data:`MAX_AMPLITUDE_RATIO`): two
+    neurons of one shape differ in amplitude.
+
+    Examples
+    --------
+    >>> spike = np.r_[np.zeros(5), -np.hanning(8), 0.4 * np.hanning(8), np.zeros(5)]
+    >>> copy_lag(np.roll(spike, 2), spike, 4), copy_lag(0.5 * spike, spike, 4)
+    (2, None)
     """
-    first = result.snippets[result.labels == small].mean(axis=0)
-    second = result.snippets[result.labels == large].mean(axis=0)
     ratio = np.ptp(first) / np.ptp(second) if np.ptp(second) > 0 else np.inf
     if not 1.0 / MAX_AMPLITUDE_RATIO <= ratio <= MAX_AMPLITUDE_RATIO:
         return None

@@ -11,14 +11,16 @@ stretch of filtered signal.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rapheunit.core.errors import NoUnitsError, RapheUnitError, UnreadableFileError
+from rapheunit.core.model import Unit
 from rapheunit.core.params import param
+from rapheunit.detection.align import copy_lag
 from rapheunit.detection.detect import (
     ArraySource,
     DetectionResult,
@@ -103,8 +105,10 @@ def read_raw(path: Path, options: DetectOptions) -> RawContent:
 def detect_in_neo(path: Path, reader_io: Any, options: DetectOptions) -> RawContent:
     """Detect units in every analog signal of a neo file, read lazily.
 
-    Units are named ``<signal>#ch<channel>#<cluster>``, prefixed by the segment
-    number when the file has several segments.
+    Units are named ``<signal>#ch<channel>#<cluster>``. In an episodic file
+    (sweeps as segments) each sweep is detected on its own and the units of one
+    signal and channel are joined across sweeps (:func:`join_sweeps`), with the
+    gaps between sweeps kept on the time axis.
     """
     lazy = bool(getattr(reader_io, "support_lazy", False))
     try:
@@ -116,13 +120,11 @@ def detect_in_neo(path: Path, reader_io: Any, options: DetectOptions) -> RawCont
             f"could not read its signals ({one_line(error)})", path
         ) from error
     results = []
-    several_segments = len(block.segments) > 1
-    for seg_index, segment in enumerate(block.segments):
+    for segment in block.segments:
         for sig_index, proxy in enumerate(segment.analogsignals):
             name = str(proxy.name or f"signal{sig_index}").replace("#", "_")
-            prefix = f"seg{seg_index}_{name}" if several_segments else name
             source = NeoSignalSource(proxy) if lazy else _loaded_source(proxy)
-            results.append(_detected(source, options, path, prefix))
+            results.append(_detected(source, options, path, name))
     if not results:
         raise NoUnitsError(
             "no spike trains and no analog signal to detect spikes in (for an event "
@@ -132,7 +134,7 @@ def detect_in_neo(path: Path, reader_io: Any, options: DetectOptions) -> RawCont
     starts = [float(s.t_start.rescale("s").magnitude) for s in block.segments]
     stops = [float(s.t_stop.rescale("s").magnitude) for s in block.segments]
     return RawContent(
-        units=[unit for result in results for unit in result.units],
+        units=join_sweeps([unit for result in results for unit in result.units]),
         marker_events=[],
         t_start=min(starts),
         t_stop=max(stops),
@@ -140,6 +142,59 @@ def detect_in_neo(path: Path, reader_io: Any, options: DetectOptions) -> RawCont
         warnings=[w for result in results for w in result.warnings],
         detections=results,
     )
+
+
+def join_sweeps(units: list[Unit]) -> list[Unit]:
+    """Join the units that several sweeps of one signal and channel found for one neuron.
+
+    Units of the same ``<signal>#ch<channel>`` are one neuron when their mean
+    waveforms are copies of each other (same shape and size at some lag,
+    :func:`rapheunit.detection.align.copy_lag`); their spike times and
+    waveforms are concatenated in time order. Ids are then renumbered.
+
+    Examples
+    --------
+    >>> shape = np.r_[np.zeros(5), -np.hanning(8), 0.4 * np.hanning(8), np.zeros(5)]
+    >>> sweep = lambda start: Unit("s#ch0#0", np.array([start + 0.5, start + 1.5]),
+    ...                            np.tile(shape, (2, 1)), 20_000.0, "uV")
+    >>> [(u.id, u.spike_times.tolist()) for u in join_sweeps([sweep(0.0), sweep(10.0)])]
+    [('s#ch0#0', [0.5, 1.5, 10.5, 11.5])]
+    """
+    joined: dict[str, list[list[Unit]]] = {}
+    for unit in units:
+        channel = unit.id.rsplit("#", 1)[0]
+        groups = joined.setdefault(channel, [])
+        template = _template(unit)
+        same = next((g for g in groups if _same_neuron(_template(g[0]), template)), None)
+        if same is None:
+            groups.append([unit])
+        else:
+            same.append(unit)
+    return [
+        _joined_unit(f"{channel}#{index}", group)
+        for channel, groups in joined.items()
+        for index, group in enumerate(groups)
+    ]
+
+
+def _template(unit: Unit) -> np.ndarray | None:
+    return None if unit.waveforms is None else np.asarray(unit.waveforms).mean(axis=0)
+
+
+def _same_neuron(first: np.ndarray | None, second: np.ndarray | None) -> bool:
+    if first is None or second is None or first.shape != second.shape:
+        return False
+    return copy_lag(first, second, max_lag=first.size // 4) is not None
+
+
+def _joined_unit(unit_id: str, group: list[Unit]) -> Unit:
+    if len(group) == 1:
+        return replace(group[0], id=unit_id)
+    order = np.argsort(np.concatenate([unit.spike_times for unit in group]), kind="stable")
+    times = np.concatenate([unit.spike_times for unit in group])[order]
+    waveforms = np.concatenate([np.asarray(unit.waveforms) for unit in group])[order]
+    first = group[0]
+    return replace(first, id=unit_id, spike_times=times, waveforms=waveforms)
 
 
 def _loaded_source(signal: Any) -> ArraySource:
