@@ -143,13 +143,17 @@ def test_fitted_curve_follows_the_pooled_fit() -> None:
 def test_pooled_fit_of_one_unit_equals_its_own_fit() -> None:
     values = [85.0, 62.0, 33.0, 14.0]
     fit = pooled_fit(long_table({"a": values})).iloc[0]
-    single = fit_hill(CUMULATIVE, np.array(values))
+    # ipsapirone is a full agonist: its unit fits, and so the pooled one, fix the bottom at 0
+    single = fit_hill(CUMULATIVE, np.array(values), full_agonist=True)
+    assert fit["bottom_fixed"] and fit["bottom_pct"] == 0.0
     assert fit["ed50"] == pytest.approx(single.ed50, rel=1e-9)
     assert fit["n_units"] == 1 and fit["n_points"] == 4
 
 
 def test_pooled_fit_recovers_the_shared_curve() -> None:
-    fit = pooled_fit(curve_units(20, seed=1)).iloc[0]
+    # a drug whose bottom is fitted (not a full agonist): the curve's 5 % bottom is free
+    fit = pooled_fit(curve_units(20, seed=1).assign(drug="buspirone")).iloc[0]
+    assert not fit["bottom_fixed"]
     assert fit["fit_status"] == "ok"
     assert fit["n_units"] == 20 and fit["n_doses"] == 4 and fit["n_points"] == 80
     assert fit["ed50_ci_low"] < 30.0 < fit["ed50_ci_high"]

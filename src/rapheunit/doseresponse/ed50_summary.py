@@ -174,6 +174,8 @@ def cluster_bootstrap_ci(
     params: FitParams = DEFAULT_FIT_PARAMS,
     confidence: float = 0.95,
     resamples: int = BOOTSTRAP_RESAMPLES,
+    *,
+    full_agonist: bool = False,
 ) -> tuple[float, float, str]:
     """Percentile CI of the pooled ED50 from refits to cells drawn with replacement.
 
@@ -190,6 +192,8 @@ def cluster_bootstrap_ci(
         Coverage of the interval.
     resamples : int
         Bootstrap resamples.
+    full_agonist : bool
+        Fix the bottom at 0 % as the pooled fit does for a full agonist.
 
     Returns
     -------
@@ -214,7 +218,11 @@ def cluster_bootstrap_ci(
         return float("nan"), float("nan"), NO_CI_METHOD
     rng = np.random.default_rng([BOOTSTRAP_SEED, zlib.crc32(seed_text.encode())])
     drawn = rng.integers(0, n_units, size=(resamples, n_units))
-    fits = fit_hill_batch(*_resampled_points(dose, response, drawn), params)
+    fits = fit_hill_batch(
+        *_resampled_points(dose, response, drawn),
+        params,
+        full_agonist=np.full(resamples, full_agonist),
+    )
     log_ed50 = _resampled_log_ed50(fits)
     log_ed50 = log_ed50[~np.isnan(log_ed50)]
     if log_ed50.size < resamples / 2:

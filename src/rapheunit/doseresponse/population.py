@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from rapheunit.core.errors import BadDoseTableError, BadParameterError, validate_type
+from rapheunit.core.markers import is_full_agonist_at_drn
 from rapheunit.doseresponse.dose_tests import OMNIBUS_TEST, POST_HOC_TEST, dose_statistics
 from rapheunit.doseresponse.ed50_summary import (
     BOOTSTRAP_RESAMPLES,
@@ -178,13 +179,24 @@ def pooled_fit(
     drugs["n_units"] = responses.drop_duplicates([*UNIT_KEY, "drug"]).groupby("drug").size()
     drugs = drugs.drop(columns="n_dose_units").reset_index()
     dose, response = _unit_cube(responses, grouped.ngroup().to_numpy(), len(drugs))
-    fits = fit_hill_batch(dose.reshape(len(drugs), -1), response.reshape(len(drugs), -1), params)
+    full_agonist = drugs["drug"].map(is_full_agonist_at_drn).to_numpy(dtype=bool)
+    fits = fit_hill_batch(
+        dose.reshape(len(drugs), -1),
+        response.reshape(len(drugs), -1),
+        params,
+        full_agonist=full_agonist,
+    )
     if resamples:
         for row, (drug, n_units) in enumerate(zip(drugs["drug"], drugs["n_units"], strict=True)):
             if fits.at[row, "fit_status"] != "ok" or _bounded(fits.loc[row]):
                 continue
             low, high, method = cluster_bootstrap_ci(
-                dose[row, :n_units], response[row, :n_units], drug, params, resamples=resamples
+                dose[row, :n_units],
+                response[row, :n_units],
+                drug,
+                params,
+                resamples=resamples,
+                full_agonist=bool(full_agonist[row]),
             )
             fits.loc[row, ["ed50_ci_low", "ed50_ci_high", "ed50_ci_method"]] = low, high, method
     drugs["top_pct"] = params.top_pct
