@@ -222,26 +222,35 @@ def timecourse_sections(
     for key, rows in table.groupby(INJECTION_KEY, sort=False, dropna=False):
         drug, dose, dose_unit, time_s = key
         event = metrics[(metrics["drug"] == drug) & (metrics["injection_time_s"] == time_s)]
+        # An antagonist after an agonist is judged against the level just before it.
+        before_it = "reference" in rows and (rows["reference"] == "pre_injection").any()
+        plotted = rows.assign(pct_baseline=rows["pct_reference"]) if before_it else rows
         sections.append(
             {
                 "title": f"{drug} {format_value(dose)} {dose_unit}",
                 "time_s": time_s,
                 "n_units": rows["unit"].nunique(),
                 "n_earlier": sum(injection["time_s"] < time_s for injection in injections),
-                "figure": figure_data_uri(timecourse_figure(rows)),
+                "figure": figure_data_uri(
+                    timecourse_figure(plotted, before_injection=bool(before_it))
+                ),
                 "metrics": event.to_dict("records"),
+                "pre_injection_reference": bool(before_it),
             }
         )
     return sorted(sections, key=lambda section: section["time_s"])
 
 
-def timecourse_figure(rows: pd.DataFrame) -> Figure:
+def timecourse_figure(rows: pd.DataFrame, *, before_injection: bool = False) -> Figure:
     """% of baseline against time from one injection: each unit, and their mean +/- SEM.
 
     Parameters
     ----------
     rows : pandas.DataFrame
         :func:`rapheunit.measures.timecourse.timecourse_table` rows of one injection.
+    before_injection : bool
+        The values are % of the level just before the injection (an antagonist
+        after an agonist), not of the pre-drug baseline: the axis says so.
 
     Examples
     --------
@@ -270,6 +279,8 @@ def timecourse_figure(rows: pd.DataFrame) -> Figure:
             label=str(unit_id),
         )
     timecourse_plot(timecourse_summary(rows), ax=ax)
+    if before_injection:
+        ax.set_ylabel("Firing (% of the level before it)")
     if unit_groups:  # the mean follows the unit lines: make it stand out and say what it is
         mean_line = ax.lines[len(unit_groups)]
         mean_line.set_linewidth(MEAN_LINE_WIDTH)
