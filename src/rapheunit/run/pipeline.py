@@ -394,3 +394,7 @@ def write_outputs(batch: BatchResult, out: Path, formats: Sequence[str] = ("csv"
         if "parquet" in formats:
             write_parquet(table, out / f"{name}.parquet")
     write_json(batch.params, out / "params.json")
+    from rapheunit.viz.prism import write_prism_tables  # pandas only, no figure stack
+
+    group_by = batch.params.get("parameters", {}).get("population", {}).get("group_by")
+    write_prism_tables(batch.doses, out, group_by)
