@@ -263,7 +263,8 @@ def analyze(
         if report_out is not None:
             from rapheunit.viz.report import write_index  # only when reports are written
 
-            write_index(batch.recordings, batch.units, report_out)
+            write_index(batch.recordings, batch.units, report_out, summary=batch.summary,
+                        population=batch.population, params=batch.params)
     return batch
 
 

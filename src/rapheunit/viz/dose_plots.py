@@ -112,15 +112,17 @@ def _draw_antagonist(ax: Axes, antagonist: pd.DataFrame, points: pd.DataFrame,
     highest = float(points["cumulative_dose"].max())
     x = highest * _ANTAGONIST_X_FACTOR
     low, high = ax.get_xlim()
-    ax.axvspan(highest * np.sqrt(_ANTAGONIST_X_FACTOR), x * 2.0, color="0.93", zorder=0)
+    # Above the fit curve's tail (zorder 2), below the antagonist point and its label.
+    ax.axvspan(highest * np.sqrt(_ANTAGONIST_X_FACTOR), x * 2.0, color="0.93", zorder=2.1)
     for _, row in antagonist.iterrows():
         colour = drug_colour(str(row["drug"]))
         error = float(row[sem]) if sem is not None and np.isfinite(row[sem]) else 0.0
         ax.errorbar([x], [row[value]], yerr=[error], fmt="s", color=colour, markersize=5,
-                    capsize=3, gid="antagonist", label="_nolegend_")
+                    capsize=3, gid="antagonist", label="_nolegend_", zorder=3)
+        # Labelled at the foot of its strip, clear of the 100 % line and the points.
         ax.annotate(f"+ {row['drug']}\n{row['cumulative_dose']:g} {row['dose_unit']}\n"
-                    f"{row[value]:.0f} %", (x, row[value]), textcoords="offset points",
-                    xytext=(0, 9), ha="center", va="bottom", fontsize=7, color=colour)
+                    f"{row[value]:.0f} %", (x, 0.03), xycoords=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize=7, color=colour)
     ax.set_xlim(low, max(high, x * 2.0))
 
 
