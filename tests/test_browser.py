@@ -51,7 +51,7 @@ TIMEOUT_S = 120
 PROBE_POLICY = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 )
-PROBE = """<script>
+PROBE = r"""<script>
 window.__errors = [];
 window.alert = function (message) { window.__errors.push("alert:" + message); };
 window.addEventListener("error", function (event) {
@@ -62,9 +62,31 @@ window.addEventListener("load", function () {
   var broken = images.filter(function (image) {
     return !(image.complete && image.naturalWidth > 0);
   });
+  // Raster figures need >= 150 dpi at their displayed size (CSS px are 1/96 inch);
+  // SVG is vector. A figure whose pixels are all one colour is empty.
+  var lowres = images.filter(function (image) {
+    return !/^data:image\/svg/.test(image.src) && image.clientWidth > 0 &&
+      image.naturalWidth / image.clientWidth * 96 < 150;
+  });
+  var blank = images.filter(function (image) {
+    try {
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.min(image.naturalWidth, 400));
+      canvas.height = Math.max(1, Math.min(image.naturalHeight, 400));
+      var context = canvas.getContext("2d");
+      context.drawImage(image, 0, 0, canvas.width, canvas.height);
+      var pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+      for (var i = 4; i < pixels.length; i += 4) {
+        for (var c = 0; c < 4; c++) { if (pixels[i + c] !== pixels[c]) { return false; } }
+      }
+      return true;
+    } catch (error) { window.__errors.push("canvas:" + error); return false; }
+  });
   var body = document.body;
   body.setAttribute("data-images", images.length);
   body.setAttribute("data-broken", broken.length);
+  body.setAttribute("data-lowres", lowres.length);
+  body.setAttribute("data-blank", blank.length);
   body.setAttribute("data-scripts", document.scripts.length);
   body.setAttribute("data-errors", window.__errors.join("|"));
   body.setAttribute("data-probe", "done");
@@ -151,6 +173,25 @@ def _attribute(body: str, name: str) -> str:
     return found.group(1)
 
 
+def _assert_links_resolve(page: Path) -> None:
+    """Every link of ``page`` names a file beside it or an id in it (no network links)."""
+    html = page.read_text(encoding="utf-8")
+    ids = set(re.findall(r'id="([^"]+)"', html))
+    for href in re.findall(r'<a[^>]* href="([^"]+)"', html):
+        target, _, anchor = href.partition("#")
+        if target:
+            assert (page.parent / target).is_file(), f"{page.name}: broken link {href}"
+        else:
+            assert anchor in ids, f"{page.name}: no id for {href}"
+
+
+def _assert_figures_fine(body: str, page: Path) -> None:
+    assert _attribute(body, "data-broken") == "0", page
+    assert _attribute(body, "data-lowres") == "0", page
+    assert _attribute(body, "data-blank") == "0", page
+    assert _attribute(body, "data-errors") == "", page
+
+
 def test_probe_detects_broken_images_and_scripts(chromium: str, tmp_path: Path) -> None:
     """The harness itself: a page with a missing image and a script is caught."""
     page = tmp_path / "bad.html"
@@ -173,6 +214,34 @@ def test_probe_detects_broken_images_and_scripts(chromium: str, tmp_path: Path) 
     body = _probe(chromium, page, tmp_path)
     assert _attribute(body, "data-broken") == "1"
     assert "alert:1" in _attribute(body, "data-errors")
+
+
+def test_probe_flags_low_resolution_and_blank_figures(chromium: str, tmp_path: Path) -> None:
+    """The harness itself: a 40 px PNG shown 400 px wide (10 dpi) and a white PNG are caught."""
+    import base64
+    import io
+
+    from matplotlib.figure import Figure
+
+    def png(blank: bool) -> str:
+        figure = Figure(figsize=(1, 1))
+        if not blank:
+            figure.add_subplot().plot([0, 1], [0, 1])
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=40)
+        return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+    page = tmp_path / "lowres.html"
+    page.write_text(
+        '<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" '
+        'content="default-src \'none\'; img-src data:"></head><body>'
+        f'<img src="{png(False)}" style="width:400px"><img src="{png(True)}" style="width:40px">'
+        "</body></html>",
+        encoding="utf-8",
+    )
+    body = _probe(chromium, page, tmp_path)
+    assert _attribute(body, "data-lowres") == "2"
+    assert _attribute(body, "data-blank") == "1"
 
 
 def test_report_opens_without_errors_and_shows_every_figure(chromium: str, tmp_path: Path) -> None:
@@ -207,7 +276,8 @@ def test_report_opens_without_errors_and_shows_every_figure(chromium: str, tmp_p
     timecourse = result.timecourse
     n_timecourses = 0 if timecourse.empty else timecourse["injection_time_s"].nunique()
     assert _attribute(body, "data-images") == str(len(recording.units) + n_timecourses)
-    assert _attribute(body, "data-broken") == "0"
+    _assert_figures_fine(body, page)
+    _assert_links_resolve(page)
     assert _attribute(body, "data-scripts") == "1"  # the probe only: nothing injected
     assert _attribute(body, "data-errors") == ""
     assert screenshot.stat().st_size > 10_000
@@ -261,11 +331,14 @@ def test_every_example_and_real_recording_report_opens(chromium: str, tmp_path: 
             if p.suffix.lower() in {".smr", ".plx", ".nex", ".raw"}
         } | {"sPK"}
     assert expected <= {p.stem for p in pages}
+    ARTIFACTS.mkdir(exist_ok=True)
     for page in pages:
-        screenshot = tmp_path / f"{page.parent.parent.name}-{page.stem}.png"
+        # Screenshots of the example recordings (and their index) are kept to be looked at.
+        folder = ARTIFACTS if page.parent.parent.name == "out" else tmp_path
+        screenshot = folder / f"{page.parent.parent.name}-{page.stem}.png"
         body = _open(chromium, page, tmp_path / page.stem, screenshot)
-        assert _attribute(body, "data-broken") == "0", page
-        assert _attribute(body, "data-errors") == "", page
+        _assert_figures_fine(body, page)
+        _assert_links_resolve(page)
         assert _attribute(body, "data-scripts") == "1", page
         if page.stem != "index":
             assert int(_attribute(body, "data-images")) >= 1, page

@@ -238,9 +238,14 @@ def test_dose_response_plot_shows_points_fit_and_ed50_with_ci() -> None:
     curve = next(line for line in ax.lines if line.get_label().startswith("Hill fit"))
     at_ed50 = np.interp(np.log10(fit.ed50), np.log10(curve.get_xdata()), curve.get_ydata())
     assert at_ed50 == pytest.approx((100.0 + fit.bottom_pct) / 2.0, abs=0.5)
-    assert "after WAY-100635: 93 %" in [
-        text.get_text() for text in ax.get_legend().get_texts()
-    ]
+    # The antagonist is drawn as its own point right of the highest dose, labelled.
+    (after,) = [c for c in ax.containers if c.lines[0].get_gid() == "antagonist"]
+    after_x, after_y = after.lines[0].get_xdata()[0], after.lines[0].get_ydata()[0]
+    assert after_x > cumulative.max() and after_y == pytest.approx(93.0)
+    assert ax.get_xlim()[1] > after_x
+    labels = [text.get_text() for text in ax.texts]
+    assert any("WAY-100635" in label and "100 ug/kg" in label and "93 %" in label
+               for label in labels)
 
 
 def test_dose_response_plot_without_a_fit_says_why() -> None:

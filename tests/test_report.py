@@ -251,19 +251,50 @@ def test_index_lists_every_recording_with_status_counts_and_links(tmp_path: Path
     units = pd.DataFrame({"recording": ["good", "good"], "unit": ["a", "b"],
                           "classification": ["putative_5ht", "non_5ht"],
                           "qc_status": ["pass", "warn"]})
-    for name in ("good", "../bad<i>"):  # both pages exist, as write_reports makes them
-        page = tmp_path / REPORTS_DIR / report_filename(name)
-        page.parent.mkdir(parents=True, exist_ok=True)
-        page.write_text("<html></html>")
+    (tmp_path / REPORTS_DIR).mkdir()
+    (tmp_path / REPORTS_DIR / report_filename("good")).write_text("<html></html>")
     path = write_index(recordings, units, tmp_path)
     assert path == tmp_path / REPORTS_DIR / INDEX_NAME
     html = path.read_text(encoding="utf-8")
     links = re.findall(r'<a href="([^"]+)">', html)
-    assert links == [report_filename("good"), report_filename("../bad<i>")]
+    # the failed recording has no report: its row says why instead of linking nowhere
+    assert links == [report_filename("good")]
     assert "bad: &lt;i&gt;no units&lt;/i&gt;" in html
     assert "non_5ht: 1, putative_5ht: 1" in html
     assert "pass: 1, warn: 1" in html
     assert "<i>" not in html
+
+
+def test_index_shows_the_population_result_first(tmp_path: Path) -> None:
+    recordings = pd.DataFrame([{"recording": "r", "status": "ok", "error": "", "n_units": 3}])
+    units = pd.DataFrame({"recording": "r", "unit": ["a", "b", "c"],
+                          "classification": ["putative_5ht", "putative_5ht", "non_5ht"]})
+    doses = np.array([5.0, 10.0, 20.0, 40.0])
+    mean = 100.0 / (1.0 + doses / 15.0)  # a Hill curve with ED50 15 and slope 1
+    population = pd.DataFrame({
+        "drug": ["ipsapirone"] * 4 + ["WAY-100635"], "dose_unit": "ug/kg",
+        "cumulative_dose": [*doses, 100.0], "n_units": 2,
+        "mean_pct_baseline": [*mean, 88.0], "sem_pct_baseline": 4.0, "group": "all"})
+    summary = pd.DataFrame([{
+        "drug": "ipsapirone", "ed50_unit": "ug/kg", "n_units": 2, "ed50_geometric_mean": 15.0,
+        "ed50_gm_ci_low": 9.5, "ed50_gm_ci_high": 23.5, "n_ed50": 2, "n_lower_bound": 1,
+        "n_upper_bound": 0, "pooled_ed50": 15.0, "pooled_ed50_ci_low": 11.0,
+        "pooled_ed50_ci_high": 20.0, "pooled_hill_slope": 1.0, "pooled_bottom_pct": 0.0,
+        "pooled_top_pct": 100.0, "pooled_fit_status": "ok", "test": "mixedlm_wald_chi2",
+        "statistic": 42.5, "df": 3.0, "p": 3.1e-9, "n_excluded_by_rule": 7, "group": "all"}])
+    params = {"parameters": {"population": {"select": "classification == 'putative_5ht'"}}}
+    html = write_index(recordings, units, tmp_path, summary=summary, population=population,
+                       params=params).read_text(encoding="utf-8")
+    assert html.index("Population: ipsapirone") < html.index("<h2>Recordings</h2>")
+    assert "15 ug/kg, 95 % CI [9.5, 23.5]" in html
+    assert "1 lower bound(s)" in html
+    assert "statistic 42.5, df 3, p 3.1e-09" in html
+    assert "2 unit(s) selected by" in html and "out of 3" in html
+    assert "n_excluded_by_rule" in html  # a column the page does not know still shows
+    figures = re.findall(r'<img class="figure" src="data:image/svg\+xml;base64,([^"]+)"', html)
+    assert len(figures) == 1
+    svg = base64.b64decode(figures[0]).decode("utf-8")
+    assert "WAY-100635" in svg and "88 %" in svg  # the antagonist point is labelled
 
 
 # --- notebook summaries ------------------------------------------------------------------------

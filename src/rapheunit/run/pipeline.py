@@ -325,7 +325,8 @@ def analyze(
         if report_out is not None:
             from rapheunit.viz.report import write_index  # only when reports are written
 
-            write_index(batch.recordings, batch.units, report_out)
+            write_index(batch.recordings, batch.units, report_out, summary=batch.summary,
+                        population=batch.population, params=batch.params)
     return batch
 
 
@@ -474,3 +475,7 @@ def write_outputs(batch: BatchResult, out: Path, formats: Sequence[str] = ("csv"
         if "parquet" in formats:
             write_parquet(table, out / f"{name}.parquet")
     write_json(batch.params, out / "params.json")
+    from rapheunit.viz.prism import write_prism_tables  # pandas only, no figure stack
+
+    group_by = batch.params.get("parameters", {}).get("population", {}).get("group_by")
+    write_prism_tables(batch.doses, out, group_by)

@@ -99,6 +99,33 @@ def _dose_axes(ax: Axes, points: pd.DataFrame) -> None:
     ax.set_ylim(min(low, -5.0), max(high, DOSE_AXIS_TOP_PCT))
 
 
+# The antagonist is not on the agonist's dose axis: its point sits this factor past the
+# highest agonist dose, in a shaded strip, labelled with its own drug and dose.
+_ANTAGONIST_X_FACTOR = 3.0
+
+
+def _draw_antagonist(ax: Axes, antagonist: pd.DataFrame, points: pd.DataFrame,
+                     value: str, sem: str | None = None) -> None:
+    """Draw each antagonist row as a labelled point right of the dose axis."""
+    if antagonist.empty or not len(points):
+        return
+    highest = float(points["cumulative_dose"].max())
+    x = highest * _ANTAGONIST_X_FACTOR
+    low, high = ax.get_xlim()
+    # Above the fit curve's tail (zorder 2), below the antagonist point and its label.
+    ax.axvspan(highest * np.sqrt(_ANTAGONIST_X_FACTOR), x * 2.0, color="0.93", zorder=2.1)
+    for _, row in antagonist.iterrows():
+        colour = drug_colour(str(row["drug"]))
+        error = float(row[sem]) if sem is not None and np.isfinite(row[sem]) else 0.0
+        ax.errorbar([x], [row[value]], yerr=[error], fmt="s", color=colour, markersize=5,
+                    capsize=3, gid="antagonist", label="_nolegend_", zorder=3)
+        # Labelled at the foot of its strip, clear of the 100 % line and the points.
+        ax.annotate(f"+ {row['drug']}\n{row['cumulative_dose']:g} {row['dose_unit']}\n"
+                    f"{row[value]:.0f} %", (x, 0.03), xycoords=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize=7, color=colour)
+    ax.set_xlim(low, max(high, x * 2.0))
+
+
 def dose_response_plot(
     doses: pd.DataFrame,
     fit: HillFit | Mapping[str, Any] | pd.Series | None = None,
@@ -144,12 +171,8 @@ def dose_response_plot(
     else:
         ax.text(0.5, 0.5, "no agonist doses", transform=ax.transAxes, ha="center")
         ax.set_xlim(1.0, 10.0)
-    for _, row in antagonist.tail(1).iterrows():
-        # Not on the dose axis: shown as a legend entry with the firing it restored.
-        ax.plot([], [], linestyle="none", marker="s", markersize=5,
-                color=drug_colour(str(row["drug"])),
-                label=f"after {row['drug']}: {row['pct_baseline']:.0f} %")
     _dose_axes(ax, points)
+    _draw_antagonist(ax, antagonist.tail(1), points, "pct_baseline")
     add_legend(ax, "best")  # curves fall anywhere: let matplotlib find the emptiest corner
     return ax
 
@@ -188,7 +211,7 @@ def population_dose_response_plot(
     (1, 'log')
     """
     ax = axes_or_new(ax, (4.5, 3.2))
-    points, _ = _agonist_rows(population_df)
+    points, antagonist = _agonist_rows(population_df)
     for drug, rows in points.groupby("drug", sort=False):
         colour = drug_colour(str(drug))
         n_units = int(rows["n_units"].max())
@@ -202,5 +225,6 @@ def population_dose_response_plot(
         ax.text(0.5, 0.5, "no agonist doses", transform=ax.transAxes, ha="center")
         ax.set_xlim(1.0, 10.0)
     _dose_axes(ax, points)
+    _draw_antagonist(ax, antagonist, points, "mean_pct_baseline", "sem_pct_baseline")
     add_legend(ax, "best")
     return ax

@@ -34,6 +34,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from rapheunit.core.messages import condensed
 from rapheunit.core.version import VERSION
 from rapheunit.io.output import write_atomic
+from rapheunit.viz.batch_page import population_sections
 from rapheunit.viz.html import (
     INDEX_NAME,
     REPORTS_DIR,
@@ -209,16 +210,14 @@ def _counts(values: pd.Series) -> list[tuple[str, int]]:
 
 
 def _index_records(
-    recordings: pd.DataFrame,
-    units: pd.DataFrame,
-    *,
-    with_links: bool,
-    reports_dir: Path | None = None,
+    recordings: pd.DataFrame, units: pd.DataFrame, reports_dir: Path | None
 ) -> list[dict[str, Any]]:
+    """Rows of the recordings table; a row links to its report only when that page exists."""
     records = []
     for row in recordings.to_dict("records"):
         name = str(row.get("recording", ""))
         unit_rows = rows_of(units, name)
+        href = report_filename(name)
         records.append({
             "name": name,
             "status": row.get("status", ""),
@@ -230,29 +229,23 @@ def _index_records(
             "classification": _counts(unit_rows["classification"])
             if "classification" in unit_rows else [],
             "qc": _counts(unit_rows["qc_status"]) if "qc_status" in unit_rows else [],
-            "href": report_filename(name) if with_links and _has_page(row, reports_dir) else "",
+            "href": href if reports_dir is None or (reports_dir / href).exists() else "",
         })
     return records
 
 
-def _has_page(row: dict[str, Any], reports_dir: Path | None) -> bool:
-    """Whether the recording's page exists (without the folder: whether it was analysed).
-
-    A recording that failed before its report was written has no page: its
-    index row says why instead of linking nowhere.
-    """
-    if reports_dir is None:
-        return row.get("status") == "ok"
-    return (reports_dir / report_filename(str(row.get("recording", "")))).exists()
-
-
 def render_index(
-    recordings_table: pd.DataFrame, units_table: pd.DataFrame, reports_dir: Path | None = None
+    recordings_table: pd.DataFrame,
+    units_table: pd.DataFrame,
+    *,
+    summary: pd.DataFrame | None = None,
+    population: pd.DataFrame | None = None,
+    params: Mapping[str, Any] | None = None,
+    reports_dir: Path | None = None,
 ) -> str:
     """The batch index page (see :func:`write_index`)."""
-    records = _index_records(
-        recordings_table, units_table, with_links=True, reports_dir=reports_dir
-    )
+    records = _index_records(recordings_table, units_table, reports_dir)
+    chosen = (params or {}).get("parameters", {}).get("population", {})
     return environment().get_template("index.html").render(
         records=records,
         n_failed=sum(record["status"] != "ok" for record in records),
@@ -260,19 +253,31 @@ def render_index(
         classification=_counts(units_table["classification"])
         if "classification" in units_table else [],
         qc=_counts(units_table["qc_status"]) if "qc_status" in units_table else [],
+        populations=population_sections(
+            pd.DataFrame() if summary is None else summary,
+            pd.DataFrame() if population is None else population,
+            units_table, chosen.get("select"), chosen.get("group_by")),
         version=VERSION,
         generated=now_utc(),
     )
 
 
 def write_index(
-    batch_recordings_table: pd.DataFrame, units_table: pd.DataFrame, out_dir: str | Path
+    batch_recordings_table: pd.DataFrame,
+    units_table: pd.DataFrame,
+    out_dir: str | Path,
+    *,
+    summary: pd.DataFrame | None = None,
+    population: pd.DataFrame | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write ``out_dir/reports/index.html``: every recording with its status (and error),
-    unit, classification and QC counts, linked to its report.
+    """Write ``out_dir/reports/index.html``: the population result (``summary`` and
+    ``population`` tables, when given), then every recording with its status (and error),
+    unit, classification and QC counts, linked to its report when it has one.
     """
     reports_dir = Path(out_dir) / REPORTS_DIR
-    html = render_index(batch_recordings_table, units_table, reports_dir)
+    html = render_index(batch_recordings_table, units_table, summary=summary,
+                        population=population, params=params, reports_dir=reports_dir)
     return write_html(reports_dir / INDEX_NAME, html)
 
 
@@ -287,4 +292,6 @@ def write_reports(batch: BatchResult, out_dir: str | Path) -> list[Path]:
                                doses_table=batch.doses, params=batch.params)
         for result in batch.results
     ]
-    return [*paths, write_index(batch.recordings, batch.units, out_dir)]
+    index = write_index(batch.recordings, batch.units, out_dir, summary=batch.summary,
+                        population=batch.population, params=batch.params)
+    return [*paths, index]
