@@ -8,6 +8,7 @@ failure becomes a ``failed`` row with a one-line reason.
 from __future__ import annotations
 
 import traceback
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from functools import partial
@@ -16,6 +17,16 @@ from typing import Any
 
 import pandas as pd
 
+from rapheunit.core.curation import (
+    CURATION_FILE,
+    Decision,
+    apply_to_recording,
+    apply_to_units,
+    for_recording,
+    read_curation,
+    recording_columns,
+    unknown_recordings,
+)
 from rapheunit.core.epochs import DOSE_COLUMNS
 from rapheunit.core.errors import RapheUnitError, check_option
 from rapheunit.core.model import Recording
@@ -53,6 +64,7 @@ def analyze_recording(
     keep_recording: bool = True,
     name: str | None = None,
     report_out: Path | None = None,
+    curation: Sequence[Decision] = (),
 ) -> RecordingResult:
     """Analyse one input; bad input gives a ``failed`` result, never an exception.
 
@@ -60,12 +72,13 @@ def analyze_recording(
     waveforms) is dropped once its tables are made, to keep batch memory low.
     ``name`` replaces the file stem as the recording's name (see :func:`unique_names`).
     With ``report_out``, the recording's HTML report is written into ``report_out/reports``.
+    ``curation`` holds the analyst's decisions (see :mod:`rapheunit.core.curation`).
     """
     try:
         recording = load_with_options(path, options.load)
         if name is not None:
             recording = replace(recording, name=name)
-        result = _analyze_loaded(recording, options)
+        result = _analyze_loaded(recording, options, curation)
         if report_out is not None:
             write_report(result, report_out, options)
         if not keep_recording:
@@ -85,10 +98,31 @@ def _analyze_named(
     keep_recording: bool,
     names: dict[Path, str],
     report_out: Path | None,
+    curation: Sequence[Decision] = (),
 ) -> RecordingResult:
     return analyze_recording(
-        path, options, keep_recording=keep_recording, name=names[path], report_out=report_out
+        path,
+        options,
+        keep_recording=keep_recording,
+        name=names[path],
+        report_out=report_out,
+        curation=curation,
     )
+
+
+def _call_for_path(workers: dict[Path, Any], path: Path) -> RecordingResult:
+    return workers[path](path)
+
+
+def read_batch_curation(curation: str | Path | bool | None, out: Path | None) -> list[Decision]:
+    """The decisions a run honours: from ``curation``, none (False), or ``out/curation.toml``."""
+    if curation is False:
+        return []
+    if curation is None or curation is True:
+        return [] if out is None else read_curation(out / CURATION_FILE)
+    if not Path(curation).exists():
+        raise RapheUnitError("curation file not found", curation)
+    return read_curation(curation)
 
 
 def _report_exists(out: Path, names: dict[Path, str], path: Path) -> bool:
@@ -131,8 +165,13 @@ def measure(recording: Recording, options: AnalysisOptions | None = None) -> Rec
     return measure_recording(recording, measure_settings(options or AnalysisOptions()))
 
 
-def _analyze_loaded(recording: Recording, options: AnalysisOptions) -> RecordingResult:
+def _analyze_loaded(
+    recording: Recording, options: AnalysisOptions, curation: Sequence[Decision] = ()
+) -> RecordingResult:
+    recording, applied, stale = apply_to_recording(recording, curation)
     analysis = measure(recording, options)
+    analysis.units = apply_to_units(analysis.units, applied)
+    analysis.warnings.extend(stale)
     row = {
         "recording": recording.name,
         "path": str(recording.path),
@@ -145,6 +184,7 @@ def _analyze_loaded(recording: Recording, options: AnalysisOptions) -> Recording
         "dose_source": recording.provenance.get("dose_source", ""),
         "sha256": recording.provenance.get("sha256", ""),
         "warnings": " | ".join(analysis.warnings),
+        **recording_columns(applied, stale),
     }
     return RecordingResult.from_analysis(row, analysis)
 
@@ -186,6 +226,7 @@ def analyze(
     formats: Sequence[str] = ("csv",),
     report: bool = True,
     tables: bool = True,
+    curation: str | Path | bool | None = None,
     **settings: Any,
 ) -> BatchResult:
     """Analyse recordings and (with ``out``) write the tables.
@@ -214,6 +255,9 @@ def analyze(
         With ``out``, also write ``reports/<recording>.html`` and ``reports/index.html``.
     tables : bool
         With ``out``, write the tables and ``params.json`` (``rapheunit report`` does not).
+    curation : path or bool, optional
+        The analyst's decisions (TOML, see ``docs/curation.md``); by default
+        ``out/curation.toml`` when it exists; False ignores every curation.
 
     Returns
     -------
@@ -240,22 +284,37 @@ def analyze(
     out_path = None if out is None else Path(out)
     report_out = out_path if report else None
     names = unique_names(found)
-    worker = cached_worker(
-        partial(
-            _analyze_named,
-            options=options,
-            keep_recording=out is None and jobs == 1,
-            names=names,
-            report_out=report_out,
-        ),
-        out_path,
-        parameters_key(options.as_dict() | {"version": VERSION}),
-        resume,
-        restore=partial(RecordingResult.from_part, settings=measure_settings(options)),
-        # A resumed input is redone when its report is wanted but missing.
-        needs=None if report_out is None else partial(_report_exists, report_out, names),
-    )
+    decisions = read_batch_curation(curation, out_path)
+    for message in unknown_recordings(decisions, names.values()):
+        warnings.warn(message, stacklevel=2)
+    base_key = options.as_dict() | {"version": VERSION}
+    workers = {}
+    for path in found:
+        mine = for_recording(decisions, names[path])
+        # A recording's cached result is redone only when its own decisions change.
+        key = base_key | ({"curation": [repr(d) for d in mine]} if mine else {})
+        workers[path] = cached_worker(
+            partial(
+                _analyze_named,
+                options=options,
+                keep_recording=out is None and jobs == 1,
+                names=names,
+                report_out=report_out,
+                curation=mine,
+            ),
+            out_path,
+            parameters_key(key),
+            resume,
+            restore=partial(RecordingResult.from_part, settings=measure_settings(options)),
+            # A resumed input is redone when its report is wanted but missing.
+            needs=None if report_out is None else partial(_report_exists, report_out, names),
+        )
+    worker = partial(_call_for_path, workers)
     results = list(_with_progress(run_all(worker, found, run), len(found), run.progress))
+    for result in results:
+        stale = str(result.recording_row.get("curation_stale", "") or "")
+        for message in filter(None, stale.split(" | ")):
+            warnings.warn(f"{result.recording_row['recording']}: {message}", stacklevel=2)
     batch = combine(results, options, metadata)
     if out_path is not None:
         if tables:
@@ -362,6 +421,8 @@ def population_tables(
     key = ["recording", "unit"]
     if choice.group_by is not None and choice.group_by not in doses.columns:
         key.append(choice.group_by)  # a unit column such as subtype; metadata is already joined
+    if "in_population" in units.columns:  # the analyst's population exclusions
+        units = units[units["in_population"].astype(bool)]
     chosen = select_units(units, choice.select)[key].drop_duplicates()
     chosen_doses = doses.merge(chosen, on=["recording", "unit"])
     chosen_fits = fits.merge(chosen, on=["recording", "unit"])
