@@ -86,6 +86,17 @@ def test_verdict_override_keeps_the_automatic_one(data: Path, tmp_path: Path) ->
     pd.testing.assert_frame_equal(restored.units, auto.units)
 
 
+def test_report_shows_the_curation_and_the_index_counts_it(data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    write_curation([_decision("verdict", "a", verdict="non_5ht")], out / "curation.toml")
+    analyze(data, out=out)
+    page = (out / "reports" / "drn01.html").read_text()
+    assert "<h3>Curation</h3>" in page and "drn01/a verdict non_5ht: because" in page
+    assert "<h3>Curation</h3>" not in (out / "reports" / "drn02.html").read_text()
+    assert "<th>curated units</th><td>1</td>" in (out / "reports" / "index.html").read_text()
+
+
 def test_exclude_removes_the_unit_everywhere(data: Path, tmp_path: Path) -> None:
     auto = _run(data, None, tmp_path)
     curated = _run(data, [_decision("exclude", "a")], tmp_path)

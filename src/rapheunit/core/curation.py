@@ -104,7 +104,8 @@ class Decision:
     @property
     def note(self) -> str:
         """One line saying what was decided and why (for the tables and the report)."""
-        return f"{self.target} {self.action}: {self.reason}"
+        what = f" {self.verdict}" if self.verdict else ""
+        return f"{self.target} {self.action}{what}: {self.reason}"
 
 
 def read_curation(path: str | Path) -> list[Decision]:
@@ -129,6 +130,17 @@ def read_curation(path: str | Path) -> list[Decision]:
         except BadParameterError as error:
             raise BadParameterError(f"decision {number}: {error.reason}", path) from None
     return decisions
+
+
+def read_run_curation(curation: str | Path | bool | None, out: Path | None) -> list[Decision]:
+    """The decisions a run honours: from ``curation``, none (False), or ``out/curation.toml``."""
+    if curation is False:
+        return []
+    if curation is None or curation is True:
+        return [] if out is None else read_curation(out / CURATION_FILE)
+    if not Path(curation).exists():
+        raise BadParameterError("curation file not found", curation)
+    return read_curation(curation)
 
 
 def write_curation(decisions: Iterable[Decision], path: str | Path) -> None:

@@ -3,6 +3,9 @@
 The CLI and the Python API both call :func:`analyze`; each recording is
 analysed by :func:`analyze_recording`, which never raises for bad input: a
 failure becomes a ``failed`` row with a one-line reason.
+
+Over 400 lines because it is the one place where the stages meet (loading,
+curation, measures, fits, population, outputs); each function stays small.
 """
 
 from __future__ import annotations
@@ -18,12 +21,11 @@ from typing import Any
 import pandas as pd
 
 from rapheunit.core.curation import (
-    CURATION_FILE,
     Decision,
     apply_to_recording,
     apply_to_units,
     for_recording,
-    read_curation,
+    read_run_curation,
     recording_columns,
     unknown_recordings,
 )
@@ -112,17 +114,6 @@ def _analyze_named(
 
 def _call_for_path(workers: dict[Path, Any], path: Path) -> RecordingResult:
     return workers[path](path)
-
-
-def read_batch_curation(curation: str | Path | bool | None, out: Path | None) -> list[Decision]:
-    """The decisions a run honours: from ``curation``, none (False), or ``out/curation.toml``."""
-    if curation is False:
-        return []
-    if curation is None or curation is True:
-        return [] if out is None else read_curation(out / CURATION_FILE)
-    if not Path(curation).exists():
-        raise RapheUnitError("curation file not found", curation)
-    return read_curation(curation)
 
 
 def _report_exists(out: Path, names: dict[Path, str], path: Path) -> bool:
@@ -284,7 +275,7 @@ def analyze(
     out_path = None if out is None else Path(out)
     report_out = out_path if report else None
     names = unique_names(found)
-    decisions = read_batch_curation(curation, out_path)
+    decisions = read_run_curation(curation, out_path)
     for message in unknown_recordings(decisions, names.values()):
         warnings.warn(message, stacklevel=2)
     base_key = options.as_dict() | {"version": VERSION}

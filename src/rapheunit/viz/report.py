@@ -118,6 +118,8 @@ def render_recording_report(
         "injections": [],
         "annotations": [],
         "warnings": list(recording.warnings) if recording else [],
+        "curation": _notes(result.recording_row.get("curation_reason")),
+        "curation_stale": _notes(result.recording_row.get("curation_stale")),
         "qc_rules": [],
         "detections": [],
         "detection_columns": DETECTION_COLUMNS,
@@ -145,6 +147,11 @@ def render_recording_report(
         )
     return environment().get_template("report.html").render(**context)
 
+
+
+def _notes(text: Any) -> list[str]:
+    """The ``" | "``-joined notes of a curation column (none for empty or NaN)."""
+    return [note for note in str(text).split(" | ") if note] if isinstance(text, str) else []
 
 
 def write_recording_report(
@@ -239,6 +246,8 @@ def render_index(recordings_table: pd.DataFrame, units_table: pd.DataFrame) -> s
         classification=_counts(units_table["classification"])
         if "classification" in units_table else [],
         qc=_counts(units_table["qc_status"]) if "qc_status" in units_table else [],
+        n_curated=int(units_table["curated"].fillna(False).astype(bool).sum())
+        if "curated" in units_table else 0,
         version=VERSION,
         generated=now_utc(),
     )
