@@ -190,6 +190,10 @@ def test_resume_redoes_only_the_recordings_a_change_touches(data: Path, tmp_path
     assert [name for name in parts if after[name] != parts[name]] == ["drn01"]
     units = pd.read_csv(out / "units.csv")
     assert units["curated"].sum() == 1
+    write_curation([], out / "curation.toml")  # the entry removed: the automatic verdict is back
+    restored = analyze(data, out=out, report=False, resume=True, jobs=2)
+    assert _unit(restored, "drn01", "a")["classification"] == "putative_5ht"
+    assert not restored.units["curated"].any()
 
 
 def test_toml_round_trip(tmp_path: Path) -> None:
