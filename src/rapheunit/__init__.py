@@ -67,6 +67,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "curation":  # the analyst's decisions: ``rapheunit.curation.add_decision``
+        return import_module("rapheunit.core.curation")
     if name in _SUBMODULES:
         return import_module(f"rapheunit.{name}")
     if name not in _LAZY:
@@ -77,4 +79,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES | {"curation"})

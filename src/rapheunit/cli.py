@@ -1,4 +1,4 @@
-"""Command-line interface: ``rapheunit analyze``, ``rapheunit simulate``.
+"""Command-line interface: ``rapheunit analyze``, ``rapheunit simulate``, ``rapheunit curate``.
 
 Exit status: 0 when every input was analysed, 1 when any failed, 2 for usage
 errors. No traceback reaches the terminal unless ``--debug``.
@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from rapheunit.core.curation import VERDICTS, add_decision
 from rapheunit.core.errors import RapheUnitError
 from rapheunit.core.params import Leaf, leaves
 from rapheunit.core.version import VERSION
@@ -82,7 +83,64 @@ def build_parser() -> argparse.ArgumentParser:
         "--rules", type=Path, metavar="FILE", help="TOML file of thresholds and rule sets"
     )
     rules_parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    _add_curate(commands)
     return parser
+
+
+def _add_curate(commands: argparse._SubParsersAction) -> None:
+    curate = commands.add_parser(
+        "curate",
+        allow_abbrev=False,
+        help="record an analyst's decision about a recording or unit in RESULTS/curation.toml",
+        description="Check that the recording (and unit) exist in RESULTS' tables, then append "
+        "the decision with its reason, author and date; the next 'analyze' honours it.",
+    )
+    curate.add_argument("results", type=Path, metavar="RESULTS", help="output folder of a run")
+    curate.add_argument("target", metavar="RECORDING[/UNIT]", help="e.g. drn01/unit1")
+    what = curate.add_mutually_exclusive_group(required=True)
+    what.add_argument("--exclude", action="store_true", help="drop the unit from every table")
+    what.add_argument(
+        "--exclude-population", action="store_true", help="keep the unit out of population tables"
+    )
+    what.add_argument("--verdict", choices=VERDICTS, help="override the unit's verdict")
+    what.add_argument("--baseline", nargs=2, type=float, metavar=("START", "STOP"),
+                      help="set the baseline window (s)")
+    what.add_argument("--move-injection", nargs=2, metavar=("N", "TIME"),
+                      help="move injection N (1-based) to TIME s")
+    what.add_argument("--add-injection", nargs=4, metavar=("TIME", "DRUG", "DOSE", "UNIT"),
+                      help="add an injection")
+    what.add_argument("--end", type=float, metavar="TIME", help="set the recording's end (s)")
+    what.add_argument("--span", nargs=2, type=float, metavar=("START", "STOP"),
+                      help="keep only the unit's spikes in [START, STOP) s")
+    curate.add_argument("--reason", required=True, help="why (the evidence)")
+    curate.add_argument("--author", help="who decided (default: the login name)")
+    curate.add_argument("--file", type=Path, help="curation file (default: RESULTS/curation.toml)")
+    curate.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def curate_values(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """The action and its values from ``rapheunit curate`` arguments."""
+    if args.exclude:
+        return "exclude", {}
+    if args.exclude_population:
+        return "exclude_population", {}
+    if args.verdict:
+        return "verdict", {"verdict": args.verdict}
+    if args.baseline:
+        return "baseline", dict(zip(("start_s", "stop_s"), args.baseline, strict=True))
+    if args.span:
+        return "span", dict(zip(("start_s", "stop_s"), args.span, strict=True))
+    if args.end is not None:
+        return "end", {"time_s": args.end}
+    try:
+        if args.move_injection:
+            number, time_s = args.move_injection
+            return "move_injection", {"injection": int(number), "time_s": float(time_s)}
+        time_s, drug, dose, unit = args.add_injection
+        values = {"time_s": float(time_s), "drug": drug, "dose": float(dose), "dose_unit": unit}
+        return "add_injection", values
+    except ValueError as error:
+        raise RapheUnitError(f"curate: {error}") from None
 
 
 # Argument groups of ``analyze --help``: option-tree branch -> title.
@@ -132,6 +190,14 @@ def _add_analyze(analyze_parser: argparse.ArgumentParser) -> None:
         help="also write this table format (CSV is always written); repeatable",
     )
     running.add_argument("--no-report", action="store_true", help="do not write the HTML reports")
+    curation = running.add_mutually_exclusive_group()
+    curation.add_argument(
+        "--curation",
+        type=Path,
+        metavar="FILE",
+        help="the analyst's decisions (TOML; default: --out/curation.toml when present)",
+    )
+    curation.add_argument("--no-curation", action="store_true", help="ignore every curation file")
     analyze_parser.add_argument("--quiet", action="store_true", help="print only errors")
     analyze_parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
@@ -231,6 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "simulate": _run_simulate,
             "inspect": _run_inspect,
             "rules": _run_rules,
+            "curate": _run_curate,
         }
         return runners[args.command](args)
     except RapheUnitError as error:
@@ -254,6 +321,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
         formats=["csv", *args.format],
         report=args.command == "report" or not args.no_report,
         tables=args.command != "report",
+        curation=False if args.no_curation else args.curation,
     )
     _report_failures(batch, debug=args.debug)
     if not args.quiet and not batch.units.empty and batch.summary.empty:
@@ -348,4 +416,14 @@ def _run_rules(args: argparse.Namespace) -> int:
     config = load_rule_config(args.rules) if args.rules else {}
     names = [*RULE_SETS, *config.get("rule_sets", {})]
     print("\n\n".join(get_rule_set(name, config=config).describe() for name in names))
+    return EXIT_OK
+
+
+def _run_curate(args: argparse.Namespace) -> int:
+    action, values = curate_values(args)
+    decision = add_decision(
+        args.results, args.target, action, args.reason,
+        author=args.author, curation=args.file, **values,
+    )
+    print(f"curation recorded: {decision.note} ({decision.author}, {decision.date})")
     return EXIT_OK

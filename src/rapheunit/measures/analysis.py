@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from rapheunit.core.curation import curated_baseline
 from rapheunit.core.epochs import (
     EpochParams,
     Window,
@@ -117,7 +118,8 @@ def measure_recording(recording: Recording, settings: MeasureSettings) -> Record
     [['u', 1.0, 'putative_5ht', 'pass']]
     """
     epochs = settings.epochs
-    baseline = baseline_window(recording, epochs)
+    curated = curated_baseline(recording)  # the analyst's window wins over the default one
+    baseline = Window(*curated) if curated else baseline_window(recording, epochs)
     doses = dose_rates(recording, epochs)
     choice = settings.classification
     verdicts = classify_recording(

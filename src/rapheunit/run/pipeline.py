@@ -5,19 +5,33 @@
 The CLI and the Python API both call :func:`analyze`; each recording is
 analysed by :func:`analyze_recording`, which never raises for bad input: a
 failure becomes a ``failed`` row with a one-line reason.
+
+Over 400 lines because it is the one place where the stages meet (loading,
+curation, measures, fits, population, outputs); each function stays small.
 """
 
 from __future__ import annotations
 
 import traceback
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from rapheunit.core.curation import (
+    Decision,
+    apply_to_recording,
+    apply_to_units,
+    for_recording,
+    read_run_curation,
+    recording_columns,
+    unknown_recordings,
+)
 from rapheunit.core.epochs import DOSE_COLUMNS
 from rapheunit.core.errors import (
     BadParameterError,
@@ -68,6 +82,7 @@ def analyze_recording(
     keep_recording: bool = True,
     name: str | None = None,
     report_out: Path | None = None,
+    curation: Sequence[Decision] = (),
 ) -> RecordingResult:
     """Analyse one input; bad input gives a ``failed`` result, never an exception.
 
@@ -75,12 +90,13 @@ def analyze_recording(
     waveforms) is dropped once its tables are made, to keep batch memory low.
     ``name`` replaces the file stem as the recording's name (see :func:`unique_names`).
     With ``report_out``, the recording's HTML report is written into ``report_out/reports``.
+    ``curation`` holds the analyst's decisions (see :mod:`rapheunit.core.curation`).
     """
     try:
         recording = load_with_options(path, options.load)
         if name is not None:
             recording = replace(recording, name=name)
-        result = _analyze_loaded(recording, options)
+        result = _analyze_loaded(recording, options, curation)
         if report_out is not None:
             write_report(result, report_out, options)
         if not keep_recording:
@@ -101,13 +117,23 @@ def _analyze_named(
     names: dict[Path, str],
     report_out: Path | None,
     ends: dict[str, float],
+    curation: Sequence[Decision] = (),
 ) -> RecordingResult:
     name = names[path]
     if name in ends:  # the metadata table gives this recording's end
         options = replace(options, load=replace(options.load, t_stop=ends[name]))
     return analyze_recording(
-        path, options, keep_recording=keep_recording, name=name, report_out=report_out
+        path,
+        options,
+        keep_recording=keep_recording,
+        name=name,
+        report_out=report_out,
+        curation=curation,
     )
+
+
+def _call_for_path(workers: dict[Path, Any], path: Path) -> RecordingResult:
+    return workers[path](path)
 
 
 # Metadata column giving a recording's end, for spike tables that stop at their last spike.
@@ -168,8 +194,13 @@ def measure(recording: Recording, options: AnalysisOptions | None = None) -> Rec
     return measure_recording(recording, measure_settings(options or AnalysisOptions()))
 
 
-def _analyze_loaded(recording: Recording, options: AnalysisOptions) -> RecordingResult:
+def _analyze_loaded(
+    recording: Recording, options: AnalysisOptions, curation: Sequence[Decision] = ()
+) -> RecordingResult:
+    recording, applied, stale = apply_to_recording(recording, curation)
     analysis = measure(recording, options)
+    analysis.units = apply_to_units(analysis.units, applied)
+    analysis.warnings.extend(stale)
     row = {
         "recording": recording.name,
         "path": str(recording.path),
@@ -182,6 +213,7 @@ def _analyze_loaded(recording: Recording, options: AnalysisOptions) -> Recording
         "dose_source": recording.provenance.get("dose_source", ""),
         "sha256": recording.provenance.get("sha256", ""),
         "warnings": " | ".join(condensed(analysis.warnings)),
+        **recording_columns(applied, stale),
     }
     return RecordingResult.from_analysis(row, analysis)
 
@@ -241,6 +273,7 @@ def analyze(
     formats: Sequence[str] = ("csv",),
     report: bool = True,
     tables: bool = True,
+    curation: str | Path | bool | None = None,
     **settings: Any,
 ) -> BatchResult:
     """Analyse recordings and (with ``out``) write the tables.
@@ -269,6 +302,9 @@ def analyze(
         With ``out``, also write ``reports/<recording>.html`` and ``reports/index.html``.
     tables : bool
         With ``out``, write the tables and ``params.json`` (``rapheunit report`` does not).
+    curation : path or bool, optional
+        The analyst's decisions (TOML, see ``docs/curation.md``); by default
+        ``out/curation.toml`` when it exists; False ignores every curation.
 
     Returns
     -------
@@ -300,23 +336,38 @@ def analyze(
     report_out = out_path if report else None
     names = unique_names(found)
     ends = recording_ends(metadata)
-    worker = cached_worker(
-        partial(
-            _analyze_named,
-            options=options,
-            keep_recording=out is None and jobs == 1,
-            names=names,
-            report_out=report_out,
-            ends=ends,
-        ),
-        out_path,
-        parameters_key(options.as_dict() | {"version": VERSION, "recording_ends": ends}),
-        resume,
-        restore=partial(RecordingResult.from_part, settings=measure_settings(options)),
-        # A resumed input is redone when its report is wanted but missing.
-        needs=None if report_out is None else partial(_report_exists, report_out, names),
-    )
+    decisions = read_run_curation(curation, out_path)
+    for message in unknown_recordings(decisions, names.values()):
+        warnings.warn(message, stacklevel=2)
+    base_key = options.as_dict() | {"version": VERSION, "recording_ends": ends}
+    workers = {}
+    for path in found:
+        mine = for_recording(decisions, names[path])
+        # A recording's cached result is redone only when its own decisions change.
+        key = base_key | ({"curation": [repr(d) for d in mine]} if mine else {})
+        workers[path] = cached_worker(
+            partial(
+                _analyze_named,
+                options=options,
+                keep_recording=out is None and jobs == 1,
+                names=names,
+                report_out=report_out,
+                ends=ends,
+                curation=mine,
+            ),
+            out_path,
+            parameters_key(key),
+            resume,
+            restore=partial(RecordingResult.from_part, settings=measure_settings(options)),
+            # A resumed input is redone when its report is wanted but missing.
+            needs=None if report_out is None else partial(_report_exists, report_out, names),
+        )
+    worker = partial(_call_for_path, workers)
     results = list(_with_progress(run_all(worker, found, run), len(found), run.progress))
+    for result in results:
+        stale = str(result.recording_row.get("curation_stale", "") or "")
+        for message in filter(None, stale.split(" | ")):
+            warnings.warn(f"{result.recording_row['recording']}: {message}", stacklevel=2)
     batch = combine(results, options, metadata)
     batch.skipped = [str(path) for path in skipped]
     if out_path is not None:
@@ -386,8 +437,15 @@ def combine(
     units, doses, timecourse = tables["units"], tables["doses"], tables["timecourse"]
     summary, population = pd.DataFrame(), pd.DataFrame()
     if not (units.empty or doses.empty or tables["fits"].empty):
-        selection = select_population(units, choice.select, choice.exclude)
+        # units the analyst took out of the population (curation) are never picked
+        analyst_out = (
+            ~units["in_population"].fillna(True).astype(bool).to_numpy()
+            if "in_population" in units.columns
+            else np.zeros(len(units), dtype=bool)
+        )
+        selection = select_population(units[~analyst_out], choice.select, choice.exclude)
         units = mark_population(units, selection)
+        units.loc[analyst_out, "population_exclusion"] = "curation"
         summary, population = population_tables(doses, tables["fits"], selection, options)
     return BatchResult(
         recordings=tables["recordings"],

@@ -120,6 +120,8 @@ def render_recording_report(
         "injections": [],
         "annotations": [],
         "warnings": condensed(recording.warnings) if recording else [],
+        "curation": _notes(result.recording_row.get("curation_reason")),
+        "curation_stale": _notes(result.recording_row.get("curation_stale")),
         "qc_rules": [],
         "detections": [],
         "detection_columns": DETECTION_COLUMNS,
@@ -148,6 +150,11 @@ def render_recording_report(
         )
     return environment().get_template("report.html").render(**context)
 
+
+
+def _notes(text: Any) -> list[str]:
+    """The ``" | "``-joined notes of a curation column (none for empty or NaN)."""
+    return [note for note in str(text).split(" | ") if note] if isinstance(text, str) else []
 
 
 def write_recording_report(
@@ -257,6 +264,8 @@ def render_index(
             pd.DataFrame() if summary is None else summary,
             pd.DataFrame() if population is None else population,
             units_table, chosen.get("select"), chosen.get("group_by")),
+        n_curated=int(units_table["curated"].fillna(False).astype(bool).sum())
+        if "curated" in units_table else 0,
         version=VERSION,
         generated=now_utc(),
     )
