@@ -18,7 +18,8 @@ from rapheunit.run.options import AnalysisOptions, options_with
 
 # Flags of `analyze` that run the batch rather than set an analysis parameter.
 RUNNING_FLAGS = {
-    "--out", "--jobs", "--scheduler", "--resume", "--format", "--no-report", "--quiet", "--curation", "--no-curation",
+    "--out", "--jobs", "--scheduler", "--resume", "--format", "--no-report", "--quiet",
+    "--curation", "--no-curation",
     "--debug", "--help", "-h",
 }
 # A sensible non-default value for the leaves whose value cannot be made up from the type.
