@@ -279,3 +279,10 @@ def test_the_sweeps_of_an_episodic_file_are_one_unit(tmp_path: Path) -> None:
     assert unit.n_spikes == len(truth)
     # every spike lies within 3 ms after a true onset, in the right sweep
     assert np.all(np.abs(unit.spike_times - np.sort(truth) - 0.0015) < 0.0015)
+
+
+def test_abbreviated_options_are_refused(tmp_path: Path) -> None:
+    path = _spike_table(tmp_path / "in", "200,ipsapirone,5,ug/kg\n")
+    with pytest.raises(SystemExit) as caught:  # "--baseline" must not mean --baseline-s
+        main(["analyze", str(path), "--out", str(tmp_path / "out"), "--baseline", "120"])
+    assert caught.value.code == 2 and not (tmp_path / "out").exists()
