@@ -24,6 +24,7 @@ from rapheunit.core.epochs import (
     dose_rates,
     rate_in_window,
     response_windows,
+    spikes_in_window,
 )
 from rapheunit.core.model import Injection, Recording, Unit
 from rapheunit.measures.classify import classify_recording
@@ -93,10 +94,7 @@ class RecordingAnalysis:
 
     def baseline_spikes(self, unit: Unit) -> np.ndarray:
         """The unit's spike times inside the baseline window."""
-        first, last = np.searchsorted(
-            unit.spike_times, [self.baseline.start_s, self.baseline.stop_s], side="left"
-        )
-        return unit.spike_times[first:last]
+        return spikes_in_window(unit.spike_times, self.baseline)
 
 
 def measure_recording(recording: Recording, settings: MeasureSettings) -> RecordingAnalysis:

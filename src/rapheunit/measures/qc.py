@@ -31,10 +31,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from rapheunit.core.epochs import EpochParams, baseline_window
+from rapheunit.core.epochs import EpochParams, baseline_window, spikes_in_window
 from rapheunit.core.model import Recording, Unit
 from rapheunit.measures.qc_metrics import (
     MIN_SPIKES_FOR_DRIFT,
@@ -161,6 +160,7 @@ def qc_unit(
     --------
     >>> from pathlib import Path
     >>> from rapheunit.core.model import Injection
+    >>> import numpy as np
     >>> spikes = np.arange(0.0, 600.0, 0.8)  # perfectly regular 1.25 Hz
     >>> rec = Recording("r", Path("r"), 0.0, 600.0, [Unit("u", spikes)],
     ...                 [Injection(300.0, "ipsapirone", 5.0, "ug/kg", 5.0)])
@@ -174,8 +174,9 @@ def qc_unit(
     if isinstance(unit, str):
         unit = recording.unit(unit)
     baseline = baseline_window(recording, epochs)
-    first, last = np.searchsorted(unit.spike_times, [baseline.start_s, baseline.stop_s], "left")
-    context = UnitContext(recording, unit, epochs, baseline, unit.spike_times[first:last])
+    context = UnitContext(
+        recording, unit, epochs, baseline, spikes_in_window(unit.spike_times, baseline)
+    )
     values: dict[str, Any] = {}
     for metric in QC_METRICS.values():
         values |= metric.compute(context, params)
@@ -236,6 +237,7 @@ def qc_table(
 
     >>> from pathlib import Path
     >>> from rapheunit.core.model import Injection
+    >>> import numpy as np
     >>> units = [Unit("a", np.arange(0, 420, 0.5)), Unit("b", np.arange(0, 250, 0.5))]
     >>> doses = [Injection(180.0, "ipsapirone", 10.0, "ug/kg", 10.0),
     ...          Injection(300.0, "WAY-100635", 100.0, "ug/kg", 100.0)]
