@@ -118,13 +118,16 @@ def test_exclude_from_population_only(data: Path, tmp_path: Path) -> None:
 
 
 def test_baseline_window(data: Path, tmp_path: Path) -> None:
-    curated = _run(data, [_decision("baseline", start_s=120.0, stop_s=290.0)], tmp_path)
-    row = _unit(curated, "drn01", "b")
-    assert (row["baseline_start_s"], row["baseline_stop_s"]) == (120.0, 290.0)
-    times = SPIKES["b"]
-    expected = np.count_nonzero((times >= 120.0) & (times < 290.0)) / 170.0
+    curated = _run(data, [_decision("baseline", start_s=120.5, stop_s=290.0)], tmp_path)
+    row = _unit(curated, "drn01", "a")
+    assert (row["baseline_start_s"], row["baseline_stop_s"]) == (120.5, 290.0)
+    times = SPIKES["a"]
+    expected = np.count_nonzero((times >= 120.5) & (times < 290.0)) / 169.5
     assert row["baseline_rate_hz"] == pytest.approx(expected)
-    assert _unit(curated, "drn02", "b")["baseline_start_s"] == 300.0 - 180.0
+    # the doses (and so the % of baseline and the fits) use the same window
+    doses = curated.doses[(curated.doses["recording"] == "drn01") & (curated.doses["unit"] == "a")]
+    assert doses["baseline_rate_hz"].to_numpy() == pytest.approx(expected)
+    assert _unit(curated, "drn02", "a")["baseline_start_s"] == 300.0 - 180.0
 
 
 def test_move_and_add_injection(data: Path, tmp_path: Path) -> None:
@@ -240,3 +243,46 @@ def test_python_api_is_reachable_from_the_top_level() -> None:
     import rapheunit
 
     assert rapheunit.curation.Decision is Decision
+
+
+# Each kind of decision and the tables it must change (a verdict or a population exclusion
+# changes the unit rows only; the doses of a unit stay as they were).
+EVERY_KIND = [
+    (_decision("verdict", "a", verdict="non_5ht"), ("units",)),
+    (_decision("exclude", "a"), ("units", "doses")),
+    (_decision("exclude_population", "b"), ("units",)),
+    (_decision("baseline", start_s=120.5, stop_s=290.0), ("units", "doses")),
+    (_decision("move_injection", injection=2, time_s=612.0), ("units", "doses")),
+    (_decision("add_injection", time_s=1050.0, drug="ipsapirone", dose=20.0, dose_unit="ug/kg"),
+     ("units", "doses")),
+    (_decision("end", time_s=800.0), ("units", "doses")),
+    (_decision("span", "a", start_s=0.0, stop_s=900.0), ("units", "doses")),
+]
+
+
+def _drn01(table: pd.DataFrame) -> pd.DataFrame:
+    return table[table["recording"] == "drn01"].reset_index(drop=True)
+
+
+@pytest.mark.parametrize(("decision", "changes"), EVERY_KIND,
+                         ids=[decision.action for decision, _ in EVERY_KIND])
+def test_each_kind_changes_drn01_only_and_removing_it_restores(
+    data: Path, tmp_path: Path, decision: Decision, changes: tuple[str, ...]
+) -> None:
+    auto = _run(data, None, tmp_path)
+    curated = _run(data, [decision], tmp_path)
+    touched = curated.recordings.set_index("recording")
+    assert touched.loc["drn01", "curated"] and not touched.loc["drn02", "curated"]
+    assert decision.action in touched.loc["drn01", "curation_reason"]
+    for name in ("units", "doses"):
+        # drn02 holds the same spikes and doses: untouched; drn01 differs as decided.
+        pd.testing.assert_frame_equal(_other_rows(getattr(curated, name)),
+                                      _other_rows(getattr(auto, name)))
+        unchanged = _drn01(getattr(curated, name)).drop(
+            columns=["curated", "curation_reason"], errors="ignore"
+        ).equals(_drn01(getattr(auto, name)).drop(
+            columns=["curated", "curation_reason"], errors="ignore"))
+        assert unchanged == (name not in changes)
+    restored = _run(data, [], tmp_path)
+    for name in ("units", "doses", "recordings"):
+        pd.testing.assert_frame_equal(getattr(restored, name), getattr(auto, name))

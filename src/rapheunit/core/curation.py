@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rapheunit.core.epochs import CURATED_BASELINE_KEY
 from rapheunit.core.errors import BadParameterError, check_option
 from rapheunit.core.model import Injection, Recording
 
@@ -287,7 +288,7 @@ def _end(recording: Recording, decision: Decision) -> Recording:
 
 def _baseline(recording: Recording, decision: Decision) -> Recording:
     provenance = recording.provenance | {
-        "curated_baseline_s": (float(decision.start_s), float(decision.stop_s))
+        CURATED_BASELINE_KEY: (float(decision.start_s), float(decision.stop_s))
     }
     return replace(recording, provenance=provenance)
 
@@ -331,11 +332,6 @@ _APPLY = {
     "move_injection": _move_injection,
     "add_injection": _add_injection,
 }
-
-
-def curated_baseline(recording: Recording) -> tuple[float, float] | None:
-    """The baseline ``(start_s, stop_s)`` the analyst set for ``recording``, if any."""
-    return recording.provenance.get("curated_baseline_s")
 
 
 def apply_to_units(units: pd.DataFrame, decisions: Sequence[Decision]) -> pd.DataFrame:

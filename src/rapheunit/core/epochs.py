@@ -133,12 +133,20 @@ def rate_in_window(spike_times: np.ndarray, window: Window) -> float:
     return count_in_window(spike_times, window.start_s, window.stop_s) / window.length_s
 
 
+# Provenance key under which a curated recording carries the analyst's baseline window.
+CURATED_BASELINE_KEY = "curated_baseline_s"
+
+
 def baseline_window(recording: Recording, params: EpochParams | None = None) -> Window:
     """The ``baseline_s`` before the first injection, clipped at the recording start.
 
     Without injections the whole recording (up to ``baseline_s`` from its end is
-    not meaningful) is baseline: ``[t_start, t_stop)``.
+    not meaningful) is baseline: ``[t_start, t_stop)``. A window the analyst set
+    (curation, :data:`CURATED_BASELINE_KEY`) wins over both, for every measure.
     """
+    curated = recording.provenance.get(CURATED_BASELINE_KEY)
+    if curated:
+        return Window(*curated)
     params = params or EpochParams()
     if not recording.injections:
         return Window(recording.t_start, recording.t_stop)

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from rapheunit.core.curation import curated_baseline
 from rapheunit.core.epochs import (
     EpochParams,
     Window,
@@ -116,8 +115,7 @@ def measure_recording(recording: Recording, settings: MeasureSettings) -> Record
     [['u', 1.0, 'putative_5ht', 'pass']]
     """
     epochs = settings.epochs
-    curated = curated_baseline(recording)  # the analyst's window wins over the default one
-    baseline = Window(*curated) if curated else baseline_window(recording, epochs)
+    baseline = baseline_window(recording, epochs)
     doses = dose_rates(recording, epochs)
     choice = settings.classification
     verdicts = classify_recording(
