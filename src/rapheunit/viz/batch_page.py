@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from rapheunit.core.markers import ANTAGONIST, drug_role
+from rapheunit.doseresponse.fits import NON_DOSE_RESPONSE_ROLES
+from rapheunit.doseresponse.population import select_units
 from rapheunit.viz.dose_plots import population_dose_response_plot
 from rapheunit.viz.html import figure_data_uri
 
@@ -126,3 +128,18 @@ def _selection(row: dict[str, Any], units: pd.DataFrame, select: str | None,
     breakdown = ", ".join(f"{name}: {count}" for name, count in sorted(others.items()))
     return (f"{n_selected} unit(s) selected{query} out of {len(counted)} "
             f"(all units by classification: {breakdown})")
+
+
+def is_dose_series(injections: list[dict[str, Any]]) -> bool:
+    """True when a recording gives cumulative doses of one dose-response drug (a series)."""
+    counts = pd.Series([i["drug"] for i in injections
+                        if drug_role(str(i["drug"])) not in NON_DOSE_RESPONSE_ROLES])
+    return bool(len(counts)) and int(counts.value_counts().max()) > 1
+
+
+def selected_rows(table: pd.DataFrame, units: pd.DataFrame, select: str | None) -> pd.DataFrame:
+    """Rows of ``table`` whose unit the ``select`` query picks from ``units``."""
+    if table.empty or units.empty or not select:
+        return table
+    chosen = select_units(units, select)[["recording", "unit"]].drop_duplicates()
+    return table.merge(chosen, on=["recording", "unit"])
