@@ -83,6 +83,7 @@ OPTION_GROUPS = {
     "population": "population",
     "timecourse": "time course after single doses",
     "groups": "group comparisons",
+    "report": "figures and PDF (with the reports)",
 }
 
 

@@ -166,12 +166,23 @@ def write_report(result: RecordingResult, out: Path, options: AnalysisOptions) -
     result.fits = fit_doses(result.doses, options.fit)
     from rapheunit.viz.report import write_recording_report  # only when reports are written
 
+    units = with_fits(result.units, result.fits)
     write_recording_report(
         result,
         out,
-        units_table=with_fits(result.units, result.fits),
+        units_table=units,
         params={"rapheunit_version": VERSION, "parameters": options.as_dict()},
     )
+    extras = options.report
+    if extras.figures is not None and result.analysis is not None:
+        from rapheunit.viz.export import export_unit_panels
+
+        export_unit_panels(result.analysis, units, result.doses, Path(extras.figures),
+                           extras.figure_format)
+    if extras.pdf:
+        from rapheunit.viz.report import write_recording_pdf
+
+        write_recording_pdf(result, out, units_table=units)
 
 
 def analyze(
@@ -265,7 +276,22 @@ def analyze(
 
             write_index(batch.recordings, batch.units, report_out, summary=batch.summary,
                         population=batch.population, params=batch.params)
+            _write_batch_figures(batch, report_out, options)
     return batch
+
+
+def _write_batch_figures(batch: BatchResult, out: Path, options: AnalysisOptions) -> None:
+    """The population plots as files (``--figures``) and the batch PDF (``--pdf``)."""
+    extras, group_by = options.report, options.population.group_by
+    if extras.figures is None and not extras.pdf:
+        return
+    from rapheunit.viz.export import export_population, write_batch_pdf
+
+    if extras.figures is not None:
+        export_population(batch.summary, batch.population, Path(extras.figures),
+                          extras.figure_format, group_by)
+    if extras.pdf:
+        write_batch_pdf(batch.summary, batch.population, out, group_by)
 
 
 def _with_progress(

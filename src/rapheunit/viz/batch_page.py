@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from rapheunit.core.markers import ANTAGONIST, drug_role
 from rapheunit.doseresponse.fits import NON_DOSE_RESPONSE_ROLES
@@ -78,11 +79,30 @@ def _title(row: dict[str, Any], group: str) -> str:
 
 
 def _figure(points: pd.DataFrame, row: dict[str, Any], group: str) -> str:
+    return figure_data_uri(population_figure(points, row, group))
+
+
+def population_figure(points: pd.DataFrame, row: dict[str, Any], group: str) -> Figure:
+    """The population dose-response of one summary row, with its pooled fit."""
     pooled = {key[len(POOLED_PREFIX):]: value for key, value in row.items()
               if key.startswith(POOLED_PREFIX)}
     ax = population_dose_response_plot(points, pooled if pooled else None)
     ax.set_title(_title(row, group), fontsize=9, loc="left")
-    return figure_data_uri(ax.figure)
+    return ax.figure
+
+
+def population_figures(summary: pd.DataFrame, population: pd.DataFrame,
+                       group_by: str | None = None) -> dict[str, Figure]:
+    """Every summary row's population figure by a file-safe name ``<drug>[_<group>]``."""
+    if summary.empty or "drug" not in summary.columns:
+        return {}
+    group = group_by or GROUP_COLUMN
+    figures = {}
+    for row in summary.to_dict("records"):
+        value = row.get(group)
+        name = str(row["drug"]) + (f"_{value}" if value not in (None, "all") else "")
+        figures[name] = population_figure(_matching(population, row, group), row, group)
+    return figures
 
 
 def _number(value: Any) -> str:
