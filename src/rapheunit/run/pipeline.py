@@ -173,16 +173,11 @@ def write_report(result: RecordingResult, out: Path, options: AnalysisOptions) -
         units_table=units,
         params={"rapheunit_version": VERSION, "parameters": options.as_dict()},
     )
+    from rapheunit.viz.export import write_recording_extras
+
     extras = options.report
-    if extras.figures is not None and result.analysis is not None:
-        from rapheunit.viz.export import export_unit_panels
-
-        export_unit_panels(result.analysis, units, result.doses, Path(extras.figures),
-                           extras.figure_format)
-    if extras.pdf:
-        from rapheunit.viz.report import write_recording_pdf
-
-        write_recording_pdf(result, out, units_table=units)
+    write_recording_extras(result, units, out, figures=extras.figures,
+                           figure_format=extras.figure_format, pdf=extras.pdf)
 
 
 def analyze(
@@ -276,22 +271,13 @@ def analyze(
 
             write_index(batch.recordings, batch.units, report_out, summary=batch.summary,
                         population=batch.population, params=batch.params)
-            _write_batch_figures(batch, report_out, options)
+            from rapheunit.viz.export import write_batch_extras
+
+            extras = options.report
+            write_batch_extras(batch.summary, batch.population, report_out,
+                               figures=extras.figures, figure_format=extras.figure_format,
+                               pdf=extras.pdf, group_by=options.population.group_by)
     return batch
-
-
-def _write_batch_figures(batch: BatchResult, out: Path, options: AnalysisOptions) -> None:
-    """The population plots as files (``--figures``) and the batch PDF (``--pdf``)."""
-    extras, group_by = options.report, options.population.group_by
-    if extras.figures is None and not extras.pdf:
-        return
-    from rapheunit.viz.export import export_population, write_batch_pdf
-
-    if extras.figures is not None:
-        export_population(batch.summary, batch.population, Path(extras.figures),
-                          extras.figure_format, group_by)
-    if extras.pdf:
-        write_batch_pdf(batch.summary, batch.population, out, group_by)
 
 
 def _with_progress(

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from rapheunit.measures.analysis import RecordingAnalysis
+    from rapheunit.measures.results import RecordingResult
 
 FIGURE_FORMATS = ("svg", "pdf", "png")
 # Journals ask for >= 300 dpi for raster figures (e.g. Elsevier and Springer artwork guides).
@@ -107,3 +108,24 @@ def write_batch_pdf(summary: pd.DataFrame, population: pd.DataFrame, out_dir: st
                 pdf.savefig(figure, bbox_inches="tight")
 
     return write_atomic(Path(out_dir) / REPORTS_DIR / BATCH_PDF_NAME, write)
+
+
+def write_recording_extras(result: RecordingResult, units: pd.DataFrame, out: str | Path, *,
+                           figures: str | Path | None, figure_format: str, pdf: bool) -> None:
+    """A loaded recording's panels into ``figures`` (when given) and its PDF (``pdf``)."""
+    if figures is not None and result.analysis is not None:
+        export_unit_panels(result.analysis, units, result.doses, Path(figures), figure_format)
+    if pdf:
+        from rapheunit.viz.report import write_recording_pdf
+
+        write_recording_pdf(result, out, units_table=units)
+
+
+def write_batch_extras(summary: pd.DataFrame, population: pd.DataFrame, out: str | Path, *,
+                       figures: str | Path | None, figure_format: str, pdf: bool,
+                       group_by: str | None = None) -> None:
+    """The population plots into ``figures`` (when given) and ``reports/batch.pdf`` (``pdf``)."""
+    if figures is not None:
+        export_population(summary, population, Path(figures), figure_format, group_by)
+    if pdf:
+        write_batch_pdf(summary, population, out, group_by)
