@@ -239,6 +239,30 @@ def test_page_reuse_leaves_no_trace_of_the_previous_unit(hostile_recording: Reco
     assert draw(page, responder) == draw(None, responder)
 
 
+def test_series_time_course_follows_the_verdicts_with_selected_units_only() -> None:
+    recording, _ = simulate_recording("series", ["5ht_clock", "fast_regular"], seed=4)
+    assert sum(i.drug == "ipsapirone" for i in recording.injections) > 1  # a cumulative series
+    row = {"recording": recording.name, "path": "x", "status": "ok", "error": "", "n_units": 2}
+    result = RecordingResult.from_analysis(row, measure(recording))
+    params = {"parameters": {"population": {"select": "unit == 'unit2'"}}}
+    html = render_recording_report(result, units_table=result.units,
+                                   doses_table=result.doses, params=params)
+    assert html.index('id="unit-2"') < html.index('id="timecourse-1"')
+    section = html[html.index('id="timecourse-1"'):]
+    assert "units selected by unit == &#39;unit2&#39;" in section
+    assert "<td>unit2</td>" in section and "<td>unit1</td>" not in section
+
+
+def test_single_dose_time_course_comes_first() -> None:
+    recording, _ = simulate_recording("single", ["5ht_clock"], seed=5)
+    recording.injections[:] = recording.injections[-1:]  # the antagonist alone
+    row = {"recording": recording.name, "path": "x", "status": "ok", "error": "", "n_units": 1}
+    result = RecordingResult.from_analysis(row, measure(recording))
+    html = render_recording_report(result, units_table=result.units,
+                                   doses_table=result.doses, params={})
+    assert html.index('id="timecourse-1"') < html.index('id="unit-1"')
+
+
 # --- the index -------------------------------------------------------------------------------
 
 

@@ -155,6 +155,7 @@ OPTION_GROUPS = {
     "population": "population",
     "timecourse": "time course after single doses",
     "groups": "group comparisons",
+    "report": "figures and PDF (with the reports)",
 }
 
 

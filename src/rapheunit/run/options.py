@@ -172,6 +172,33 @@ class PopulationOptions:
         check_positive(self.pooled_ci_resamples, "pooled_ci_resamples", allow_zero=True)
 
 
+# Formats of --figures: vector SVG and PDF, or PNG at 300 dpi (rapheunit.viz.export).
+FIGURE_FORMATS = ("svg", "pdf", "png")
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What the reports add beyond the HTML pages.
+
+    Parameters
+    ----------
+    figures : str or Path, optional
+        Folder for each unit's panels and each population plot as separate files.
+    figure_format : str
+        ``svg``, ``pdf`` or ``png`` (300 dpi) for ``figures``.
+    pdf : bool
+        Also write ``reports/<recording>.pdf`` and ``reports/batch.pdf``.
+    """
+
+    figures: str | Path | None = param(
+        None, "also write every unit panel and population plot as a file in this folder",
+        metavar="DIR",
+    )
+    figure_format: str = param("svg", "file format of --figures (png at 300 dpi)",
+                               choices=FIGURE_FORMATS)
+    pdf: bool = param(False, "also write a PDF per recording and one for the batch")
+
+
 @dataclass(frozen=True)
 class AnalysisOptions:
     """Every parameter of an analysis run (written to ``params.json``)."""
@@ -184,6 +211,7 @@ class AnalysisOptions:
     population: PopulationOptions = field(default_factory=PopulationOptions)
     timecourse: TimecourseParams = field(default_factory=TimecourseParams)
     groups: GroupParams = field(default_factory=GroupParams)
+    report: ReportOptions = field(default_factory=ReportOptions)
 
     def as_dict(self) -> dict[str, Any]:
         """Parameters as plain JSON-ready data."""

@@ -238,12 +238,18 @@ def write_report(result: RecordingResult, out: Path, options: AnalysisOptions) -
     result.fits = fit_doses(result.doses, options)
     from rapheunit.viz.report import write_recording_report  # only when reports are written
 
+    units = _with_population(with_fits(result.units, result.fits), options)
     write_recording_report(
         result,
         out,
-        units_table=_with_population(with_fits(result.units, result.fits), options),
+        units_table=units,
         params={"rapheunit_version": VERSION, "parameters": options.as_dict()},
     )
+    from rapheunit.viz.export import write_recording_extras
+
+    extras = options.report
+    write_recording_extras(result, units, out, figures=extras.figures,
+                           figure_format=extras.figure_format, pdf=extras.pdf)
 
 
 def _with_population(units: pd.DataFrame, options: AnalysisOptions) -> pd.DataFrame:
@@ -378,6 +384,12 @@ def analyze(
 
             write_index(batch.recordings, batch.units, report_out, summary=batch.summary,
                         population=batch.population, params=batch.params)
+            from rapheunit.viz.export import write_batch_extras
+
+            extras = options.report
+            write_batch_extras(batch.summary, batch.population, report_out,
+                               figures=extras.figures, figure_format=extras.figure_format,
+                               pdf=extras.pdf, group_by=options.population.group_by)
     return batch
 
 

@@ -13,8 +13,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from rapheunit.core.markers import ANTAGONIST, drug_role
+from rapheunit.doseresponse.fits import NON_DOSE_RESPONSE_ROLES
+from rapheunit.doseresponse.population import select_units
 from rapheunit.viz.dose_plots import population_dose_response_plot
 from rapheunit.viz.html import figure_data_uri
 
@@ -76,11 +79,30 @@ def _title(row: dict[str, Any], group: str) -> str:
 
 
 def _figure(points: pd.DataFrame, row: dict[str, Any], group: str) -> str:
+    return figure_data_uri(population_figure(points, row, group))
+
+
+def population_figure(points: pd.DataFrame, row: dict[str, Any], group: str) -> Figure:
+    """The population dose-response of one summary row, with its pooled fit."""
     pooled = {key[len(POOLED_PREFIX):]: value for key, value in row.items()
               if key.startswith(POOLED_PREFIX)}
     ax = population_dose_response_plot(points, pooled if pooled else None)
     ax.set_title(_title(row, group), fontsize=9, loc="left")
-    return figure_data_uri(ax.figure)
+    return ax.figure
+
+
+def population_figures(summary: pd.DataFrame, population: pd.DataFrame,
+                       group_by: str | None = None) -> dict[str, Figure]:
+    """Every summary row's population figure by a file-safe name ``<drug>[_<group>]``."""
+    if summary.empty or "drug" not in summary.columns:
+        return {}
+    group = group_by or GROUP_COLUMN
+    figures = {}
+    for row in summary.to_dict("records"):
+        value = row.get(group)
+        name = str(row["drug"]) + (f"_{value}" if value not in (None, "all") else "")
+        figures[name] = population_figure(_matching(population, row, group), row, group)
+    return figures
 
 
 def _number(value: Any) -> str:
@@ -126,3 +148,18 @@ def _selection(row: dict[str, Any], units: pd.DataFrame, select: str | None,
     breakdown = ", ".join(f"{name}: {count}" for name, count in sorted(others.items()))
     return (f"{n_selected} unit(s) selected{query} out of {len(counted)} "
             f"(all units by classification: {breakdown})")
+
+
+def is_dose_series(injections: list[dict[str, Any]]) -> bool:
+    """True when a recording gives cumulative doses of one dose-response drug (a series)."""
+    counts = pd.Series([i["drug"] for i in injections
+                        if drug_role(str(i["drug"])) not in NON_DOSE_RESPONSE_ROLES])
+    return bool(len(counts)) and int(counts.value_counts().max()) > 1
+
+
+def selected_rows(table: pd.DataFrame, units: pd.DataFrame, select: str | None) -> pd.DataFrame:
+    """Rows of ``table`` whose unit the ``select`` query picks from ``units``."""
+    if table.empty or units.empty or not select:
+        return table
+    chosen = select_units(units, select)[["recording", "unit"]].drop_duplicates()
+    return table.merge(chosen, on=["recording", "unit"])

@@ -101,7 +101,7 @@ def _dose_axes(ax: Axes, points: pd.DataFrame) -> None:
 
 # The antagonist is not on the agonist's dose axis: its point sits this factor past the
 # highest agonist dose, in a shaded strip, labelled with its own drug and dose.
-_ANTAGONIST_X_FACTOR = 3.0
+_ANTAGONIST_X_FACTOR = 4.0
 
 
 def _draw_antagonist(ax: Axes, antagonist: pd.DataFrame, points: pd.DataFrame,
@@ -113,7 +113,8 @@ def _draw_antagonist(ax: Axes, antagonist: pd.DataFrame, points: pd.DataFrame,
     x = highest * _ANTAGONIST_X_FACTOR
     low, high = ax.get_xlim()
     # Above the fit curve's tail (zorder 2), below the antagonist point and its label.
-    ax.axvspan(highest * np.sqrt(_ANTAGONIST_X_FACTOR), x * 2.0, color="0.93", zorder=2.1)
+    # The strip spans a factor 4 (log-centred on the point): room for its label.
+    ax.axvspan(x / 2.0, x * 2.0, color="0.93", zorder=2.1)
     for _, row in antagonist.iterrows():
         colour = drug_colour(str(row["drug"]))
         error = float(row[sem]) if sem is not None and np.isfinite(row[sem]) else 0.0
@@ -122,7 +123,7 @@ def _draw_antagonist(ax: Axes, antagonist: pd.DataFrame, points: pd.DataFrame,
         # Labelled at the foot of its strip, clear of the 100 % line and the points.
         ax.annotate(f"+ {row['drug']}\n{row['cumulative_dose']:g} {row['dose_unit']}\n"
                     f"{row[value]:.0f} %", (x, 0.03), xycoords=ax.get_xaxis_transform(),
-                    ha="center", va="bottom", fontsize=7, color=colour)
+                    ha="center", va="bottom", fontsize=6, color=colour)
     ax.set_xlim(low, max(high, x * 2.0))
 
 

@@ -34,7 +34,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from rapheunit.core.messages import condensed
 from rapheunit.core.version import VERSION
 from rapheunit.io.output import write_atomic
-from rapheunit.viz.batch_page import population_sections
+from rapheunit.viz.batch_page import is_dose_series, population_sections, selected_rows
 from rapheunit.viz.html import (
     INDEX_NAME,
     REPORTS_DIR,
@@ -135,18 +135,25 @@ def render_recording_report(
         doses = rows_of(doses_table, name)
         injections = (injection_records(recording) if recording is not None
                       else injections_from_doses(doses))
+        unit_table = rows_of(units_table, name)
+        series = is_dose_series(injections)
+        select = params.get("parameters", {}).get("population", {}).get("select")
+        timecourse, metrics = rows_of(result.timecourse, name), result.timecourse_metrics
+        if series:  # the time course of a series is about the units its population selects
+            timecourse, metrics = (selected_rows(timecourse, unit_table, select),
+                                   selected_rows(metrics, unit_table, select))
         context.update(
             injections=injections,
             detections=detection_sections(recording),
-            timecourses=timecourse_sections(
-                rows_of(result.timecourse, name), result.timecourse_metrics, injections
-            ),
+            timecourses=timecourse_sections(timecourse, metrics, injections),
+            timecourse_first=not series,
+            timecourse_units_rule=f"units selected by {select}" if series and select else "",
             timecourse_params=settings.timecourse,
             baseline_s=settings.epochs.baseline_s,
             recovery_pct=settings.epochs.recovery_pct,
             annotations=recording.annotations if recording is not None else [],
             qc_rules=qc_rules.to_dict("records"),
-            units=unit_sections(result.analysis, rows_of(units_table, name), doses, qc_rules),
+            units=unit_sections(result.analysis, unit_table, doses, qc_rules),
         )
     return environment().get_template("report.html").render(**context)
 

@@ -1,0 +1,131 @@
+"""Figures as separate files for a figure editor: ``--figures DIR --figure-format``.
+
+Each unit's panels (rate and raster, ISI histogram, autocorrelogram, waveform,
+dose-response) and each population plot are written as one file each, named
+``<recording>_<unit>_<panel>.<format>`` and ``population_<drug>[_<group>].<format>``.
+SVG and PDF are vector (text kept as text); PNG is written at
+:data:`EXPORT_DPI`, the resolution journals ask of line art and halftones.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
+
+from rapheunit.io.output import write_atomic
+from rapheunit.viz.batch_page import population_figures
+from rapheunit.viz.html import REPORTS_DIR, SVG_SETTINGS, report_filename
+from rapheunit.viz.sections import rows_of, unit_row, unit_rows
+from rapheunit.viz.unit_page import UnitPage
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from rapheunit.measures.analysis import RecordingAnalysis
+    from rapheunit.measures.results import RecordingResult
+
+FIGURE_FORMATS = ("svg", "pdf", "png")
+# Journals ask for >= 300 dpi for raster figures (e.g. Elsevier and Springer artwork guides).
+EXPORT_DPI = 300
+BATCH_PDF_NAME = "batch.pdf"
+# Whitespace kept around a panel cut out of the unit figure (inches).
+_PANEL_PAD_IN = 0.05
+
+
+def save_figure(figure: Figure, path: Path, figure_format: str,
+                bbox: Bbox | str = "tight") -> Path:
+    """Write ``figure`` (or the part inside ``bbox``, in inches) as ``figure_format``."""
+    def write(tmp: Path) -> None:
+        with rc_context(SVG_SETTINGS | {"pdf.fonttype": 42}):  # TrueType: editable text
+            figure.savefig(tmp, format=figure_format, dpi=EXPORT_DPI, bbox_inches=bbox,
+                           metadata={"Date": None} if figure_format != "png" else None)
+
+    return write_atomic(path, write)
+
+
+def _file_stem(name: str) -> str:
+    """``name`` made safe for a file name, as the report pages are named."""
+    return Path(report_filename(name)).stem
+
+
+def _inches(figure: Figure, axes: list[Axes]) -> Bbox:
+    renderer = figure.canvas.get_renderer()
+    box = Bbox.union([ax.get_tightbbox(renderer) for ax in axes])
+    return box.transformed(figure.dpi_scale_trans.inverted()).padded(_PANEL_PAD_IN)
+
+
+def export_unit_panels(analysis: RecordingAnalysis, units: pd.DataFrame, doses: pd.DataFrame,
+                       folder: str | Path, figure_format: str = "svg") -> list[Path]:
+    """Write every unit's panels of one recording into ``folder``; return the paths."""
+    recording = analysis.recording
+    units, doses = rows_of(units, recording.name), rows_of(doses, recording.name)
+    page = UnitPage(analysis)
+    isi, acg, waveform, dose = page.panels
+    paths = []
+    for unit in recording.units:
+        row = unit_row(units, unit.id)
+        figure = page.draw(unit, doses=unit_rows(doses, unit.id),
+                           fit=row if "fit_status" in row else None)
+        figure.canvas.draw()
+        panels = {"rate": [page.rate_ax, page.raster_ax], "isi": [isi],
+                  "autocorrelogram": [acg], "dose_response": [dose]}
+        if unit.has_waveforms:  # an empty panel is left out
+            panels["waveform"] = [waveform]
+        stem = _file_stem(f"{recording.name}_{unit.id}")
+        for name, axes in panels.items():
+            path = Path(folder) / f"{stem}_{name}.{figure_format}"
+            paths.append(save_figure(figure, path, figure_format, _inches(figure, axes)))
+    return paths
+
+
+def export_population(summary: pd.DataFrame, population: pd.DataFrame, folder: str | Path,
+                      figure_format: str = "svg", group_by: str | None = None) -> list[Path]:
+    """Write each population dose-response figure into ``folder``; return the paths."""
+    return [
+        save_figure(figure, Path(folder) / f"population_{_file_stem(name)}.{figure_format}",
+                    figure_format)
+        for name, figure in population_figures(summary, population, group_by).items()
+    ]
+
+
+def write_batch_pdf(summary: pd.DataFrame, population: pd.DataFrame, out_dir: str | Path,
+                    group_by: str | None = None) -> Path | None:
+    """``reports/batch.pdf``: one page per population figure (None when there is none)."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    figures = population_figures(summary, population, group_by)
+    if not figures:
+        return None
+
+    def write(tmp: Path) -> None:
+        with PdfPages(tmp) as pdf:
+            for figure in figures.values():
+                pdf.savefig(figure, bbox_inches="tight")
+
+    return write_atomic(Path(out_dir) / REPORTS_DIR / BATCH_PDF_NAME, write)
+
+
+def write_recording_extras(result: RecordingResult, units: pd.DataFrame, out: str | Path, *,
+                           figures: str | Path | None, figure_format: str, pdf: bool) -> None:
+    """A loaded recording's panels into ``figures`` (when given) and its PDF (``pdf``)."""
+    if figures is not None and result.analysis is not None:
+        export_unit_panels(result.analysis, units, result.doses, Path(figures), figure_format)
+    if pdf:
+        from rapheunit.viz.report import write_recording_pdf
+
+        write_recording_pdf(result, out, units_table=units)
+
+
+def write_batch_extras(summary: pd.DataFrame, population: pd.DataFrame, out: str | Path, *,
+                       figures: str | Path | None, figure_format: str, pdf: bool,
+                       group_by: str | None = None) -> None:
+    """The population plots into ``figures`` (when given) and ``reports/batch.pdf`` (``pdf``)."""
+    if figures is not None:
+        export_population(summary, population, Path(figures), figure_format, group_by)
+    if pdf:
+        write_batch_pdf(summary, population, out, group_by)
