@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.axes import Axes
-from matplotlib.collections import PolyCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.container import ErrorbarContainer
 from matplotlib.text import Annotation
 
@@ -23,6 +24,7 @@ from rapheunit.simulate import spike_template, template_durations
 from rapheunit.viz.plot import (
     DETECTED_SPIKES_GID,
     DOSE_POINTS_GID,
+    EPOCH_LANE_GID,
     INJECTION_LABEL_GID,
     PALETTE,
     RASTER_GID,
@@ -83,18 +85,15 @@ def test_rate_histogram_bars_match_the_spike_counts() -> None:
     assert np.allclose(bars[:10], 2.0)
     assert np.allclose(bars[10:], 4.0)
     assert ax.get_xlabel() == "Time (s)"
-    assert ax.get_ylabel() == "Rate (spikes/s)"
+    assert ax.get_ylabel() == "Rate (spikes/s, 10 s bins)"
     assert ax.get_xlim() == (0.0, 205.0)
 
 
 def test_rate_histogram_marks_ten_injections_without_overlapping_labels() -> None:
     injections = _schedule(9)
     assert len(injections) == 10
-    baseline = Window(120.0, 300.0)
-    windows = [Window(i.time_s + 240.0, i.time_s + 300.0) for i in injections]
     spikes = np.arange(0.0, 3600.0, 0.7)
-    ax = rate_histogram(spikes, injections, t_start=0.0, t_stop=3600.0, baseline=baseline,
-                        response_windows=windows)
+    ax = rate_histogram(spikes, injections, t_start=0.0, t_stop=3600.0)
     labels = _labels(ax)
     assert [label.get_text() for label in labels] == [short_injection_label(i) for i in injections]
     arrows = [text for text in ax.texts if isinstance(text, Annotation)]
@@ -116,29 +115,58 @@ def test_crowded_injections_are_staggered_on_rows() -> None:
     assert all(box.y0 >= ax.get_window_extent().y1 for box in boxes)  # all above the plot
 
 
-def test_baseline_and_response_windows_are_shaded() -> None:
-    windows = [Window(500.0, 560.0), Window(800.0, 860.0)]
-    ax = rate_histogram(np.arange(0.0, 1000.0, 1.0), t_start=0.0, t_stop=1000.0,
-                        baseline=Window(120.0, 300.0), response_windows=windows)
-    shades = {c.get_label(): c for c in ax.collections if isinstance(c, PolyCollection)}
-    baseline = shades["baseline"]
-    (band,) = baseline.get_paths()
-    assert (band.vertices[:, 0].min(), band.vertices[:, 0].max()) == (120.0, 300.0)
-    assert baseline.get_facecolor()[0][:3] == pytest.approx(
-        matplotlib.colors.to_rgb(PALETTE["baseline"])
-    )
-    bands = shades["response window"].get_paths()
-    assert [(b.vertices[:, 0].min(), b.vertices[:, 0].max()) for b in bands] == [
-        (500.0, 560.0), (800.0, 860.0),
-    ]
-    assert ax.get_ylim()[1] < 2.0  # the bands do not stretch the rate axis
+def _lane(figure) -> Axes:
+    return figure.axes[1]
+
+
+def test_baseline_and_response_windows_have_their_own_labelled_lane() -> None:
+    injections = _schedule(3)
+    windows = [(i, Window(i.time_s + 240.0, i.time_s + 300.0)) for i in injections]
+    figure = rate_with_raster(np.arange(0.0, 1600.0, 1.0), injections, t_start=0.0,
+                              t_stop=1600.0, baseline=Window(120.0, 300.0),
+                              response_windows=windows)
+    rate_ax, lane = figure.axes[0], _lane(figure)
+    # Nothing but the bars and the injection lines on the rate axes: no tint over the bars.
+    assert all(isinstance(c, LineCollection) for c in rate_ax.collections)  # injection lines
+    (bars,) = [c for c in lane.collections if c.get_gid() == EPOCH_LANE_GID]
+    spans = sorted((round(p.vertices[:, 0].min(), 6), round(p.vertices[:, 0].max(), 6))
+                   for p in bars.get_paths())
+    assert spans == [(120.0, 300.0)] + [(i.time_s + 240.0, i.time_s + 300.0) for i in injections]
+    labels = [t for t in lane.texts if t.get_gid() == EPOCH_LANE_GID]
+    assert [t.get_text() for t in labels] == ["baseline", "ipsa 5", "ipsa 5", "ipsa 10",
+                                              "WAY 100"]
+    # Each label sits over its own window, not over the next injection's arrow.
+    centres = [t.get_position()[0] for t in labels[1:]]
+    assert centres == [i.time_s + 270.0 for i in injections]
+    colours = {matplotlib.colors.to_hex(c) for c in bars.get_facecolor()}
+    assert colours == {PALETTE["baseline"].lower(), PALETTE["response"].lower()}
+
+
+def test_lane_labels_of_crowded_windows_do_not_overlap() -> None:
+    injections = [Injection(600.0 + 40.0 * k, "ipsapirone", 10.0 * (k + 1), "ug/kg", 1.0)
+                  for k in range(8)]
+    windows = [(i, Window(i.time_s + 10.0, i.time_s + 40.0)) for i in injections]
+    figure = rate_with_raster(np.arange(0.0, 3600.0, 1.0), injections, t_start=0.0,
+                              t_stop=3600.0, response_windows=windows)
+    figure.canvas.draw()
+    boxes = [t.get_window_extent() for t in _lane(figure).texts]
+    assert len(boxes) == 8 and _no_overlap(boxes)
+
+
+def test_short_recordings_get_narrower_bins() -> None:
+    ax = rate_histogram(np.arange(0.0, 29.0, 0.25), t_start=0.0, t_stop=29.0)
+    # 29 s: 10 s bins would give 3 bars; at least 30 bars of 0.5 s, each 2 spikes/s * 2
+    bars = histogram_bars(ax)
+    assert bars.size == 58 and np.allclose(bars, 4.0)
+    assert ax.get_ylabel() == "Rate (spikes/s, 0.5 s bins)"
 
 
 def test_rate_with_raster_shares_time_and_keeps_labels_inside() -> None:
     injections = _schedule(9)
     figure = rate_with_raster(np.arange(0.0, 3600.0, 0.9), injections, t_start=0.0,
                               t_stop=3600.0, title="unit 1")
-    rate_ax, raster_ax = figure.axes
+    rate_ax, lane_ax, raster_ax = figure.axes
+    assert rate_ax.get_shared_x_axes().joined(rate_ax, lane_ax)
     assert rate_ax.get_shared_x_axes().joined(rate_ax, raster_ax)
     assert raster_ax.get_xlabel() == "Time (s)"
     figure.canvas.draw()
@@ -159,10 +187,25 @@ def test_raster_has_one_tick_per_spike_per_row() -> None:
 
 
 def test_raster_merges_ticks_closer_than_its_resolution() -> None:
-    dense = np.arange(0.0, 3600.0, 0.01)  # 360 000 spikes
-    ax = raster_strip(dense, t_start=0.0, t_stop=3600.0)
+    pairs = np.arange(0.0, 3600.0, 20.0)  # 180 doublets 0.1 ms apart: 360 spikes
+    ax = raster_strip(np.sort(np.r_[pairs, pairs + 1e-4]), t_start=0.0, t_stop=3600.0)
     xs = ax.lines[0].get_xdata()
-    assert 1000 < np.unique(xs[np.isfinite(xs)]).size <= 4001
+    assert np.unique(xs[np.isfinite(xs)]).size == 180  # each close pair drawn once
+
+
+def test_busy_raster_rows_are_density_strips_that_show_silence() -> None:
+    # 2 Hz for 20 min, silent 20-30 min, 8 Hz after: 16 800 spikes, a solid bar as ticks.
+    spikes = np.r_[np.arange(0.0, 1200.0, 0.5), np.arange(1800.0, 3600.0, 0.125)]
+    ax = raster_strip(spikes, t_start=0.0, t_stop=3600.0)
+    (mesh,) = [c for c in ax.collections if c.get_gid() == RASTER_GID]
+    counts = np.asarray(mesh.get_array()).ravel()
+    expected, _ = np.histogram(spikes, bins=np.linspace(0.0, 3600.0, counts.size + 1))
+    assert np.array_equal(counts, expected)
+    cells = np.linspace(0.0, 3600.0, counts.size + 1)[:-1]
+    assert counts[(cells >= 1200.0) & (cells < 1791.0)].max() == 0  # silence shows white
+    # the fast stretch is darker than the slow one, four times as many spikes per cell
+    assert np.median(counts[cells >= 1800.0]) == 4 * np.median(counts[cells < 1191.0])
+    assert mesh.norm.vmin == 0.0 and mesh.norm.vmax == counts.max()
 
 
 def test_isi_histogram_uses_log_bins_and_marks_the_refractory_period() -> None:
@@ -370,3 +413,33 @@ def test_detection_excerpt_of_detected_units() -> None:
 def test_detection_excerpt_refuses_an_unknown_polarity() -> None:
     with pytest.raises(BadParameterError, match="polarity"):
         detection_excerpt_plot(_two_unit_excerpt(), polarity="up")
+
+
+def test_implausible_amplitude_is_flagged_on_the_panel_and_in_the_warnings() -> None:
+    from rapheunit.core.model import Recording, Unit
+    from rapheunit.run.pipeline import measure
+
+    # A file that said volts for microvolt numbers: 80 uV spikes read as 8e7 uV.
+    template = spike_template(2.2, shape="triphasic", amplitude_uv=100.0)
+    snippets = np.tile(template, (200, 1))
+    spikes = np.arange(0.0, 200.0, 1.0)
+    for scale, flagged in ((1.0, False), (1e6, True), (1e-3, True)):
+        unit = Unit("u", spikes, snippets * scale, 25_000.0, "uV")
+        analysis = measure(Recording("r", Path("r.smr"), 0.0, 200.0, [unit]))
+        warned = [w for w in analysis.warnings if "physiological range" in w]
+        assert bool(warned) == flagged
+        ax = waveform_plot(analysis.waveforms["u"])
+        assert any("implausible" in t.get_text() for t in ax.texts) == flagged
+
+
+def test_unit_figure_leaves_out_empty_panels() -> None:
+    from rapheunit.core.model import Recording, Unit
+    from rapheunit.run.pipeline import measure
+    from rapheunit.viz.unit_page import unit_figure
+
+    recording = Recording("r", Path("r.csv"), 0.0, 300.0, [Unit("u", np.arange(0.0, 300.0, 0.7))])
+    figure = unit_figure(measure(recording), recording.units[0])
+    visible = [ax for ax in figure.axes if ax.get_visible()]
+    # rate, lane, raster, ISI, autocorrelogram: no waveform, no injections, no dose panel
+    assert len(figure.axes) == 7 and len(visible) == 5
+    assert not any("no waveform" in t.get_text() for ax in figure.axes for t in ax.texts)

@@ -29,7 +29,11 @@ from rapheunit.core.model import Injection, Recording, Unit
 from rapheunit.measures.classify import classify_recording
 from rapheunit.measures.qc import QCParams, metrics_table, qc_table
 from rapheunit.measures.timecourse import TimecourseParams, timecourse_metrics, timecourse_table
-from rapheunit.measures.waveform import WaveformFeatures, unit_waveform_features
+from rapheunit.measures.waveform import (
+    WaveformFeatures,
+    amplitude_warning,
+    unit_waveform_features,
+)
 
 # Unit annotation set by spike detection -> units.csv column.
 DETECTION_COLUMNS = {
@@ -135,6 +139,10 @@ def measure_recording(recording: Recording, settings: MeasureSettings) -> Record
         .merge(quality, on="unit", how="left")
     )
     timecourse = timecourse_table(recording, params=settings.timecourse, epochs=epochs)
+    waveforms = {unit.id: unit_waveform_features(unit, baseline.start_s, baseline.stop_s)
+                 for unit in recording.units}
+    implausible = [text for unit_id, features in waveforms.items()
+                   for text in amplitude_warning(unit_id, features)]
     return RecordingAnalysis(
         recording=recording,
         settings=settings,
@@ -142,15 +150,12 @@ def measure_recording(recording: Recording, settings: MeasureSettings) -> Record
         windows=response_windows(recording, epochs),
         doses=doses,
         units=units,
-        waveforms={
-            unit.id: unit_waveform_features(unit, baseline.start_s, baseline.stop_s)
-            for unit in recording.units
-        },
+        waveforms=waveforms,
         timecourse=timecourse,
         timecourse_metrics=timecourse_metrics(
             timecourse, settings.timecourse, epochs.recovery_pct
         ),
-        warnings=[*recording.warnings, *_baseline_warning(baseline, epochs)],
+        warnings=[*recording.warnings, *_baseline_warning(baseline, epochs), *implausible],
     )
 
 

@@ -99,6 +99,12 @@ NO_WAVEFORMS = "no waveforms"
 MEASURE_NAMES = ("waveform_duration_ms", "first_phase_ms", "peak_to_trough_ms", "half_width_ms")
 
 
+# Extracellular spikes of single units span tens of uV to about a mV (Henze et al. 2000,
+# J Neurophysiol 84:390), juxtacellular ones several mV (Pinault 1996, J Neurosci Methods
+# 65:113); outside this range (uV) the file's amplitude unit is almost surely wrong.
+PLAUSIBLE_SPIKE_AMPLITUDE_UV = (5.0, 20_000.0)
+
+
 @dataclass
 class WaveformFeatures:
     """Waveform measures of one unit plus the arrays needed to draw them.
@@ -234,6 +240,31 @@ def unit_waveform_features(
         is_mean=unit.waveforms_are_mean,
         amplitude_units=unit.waveform_units,
     )
+
+
+def amplitude_implausible(features: WaveformFeatures) -> bool:
+    """True when a waveform in uV peaks outside :data:`PLAUSIBLE_SPIKE_AMPLITUDE_UV`.
+
+    Examples
+    --------
+    >>> amplitude_implausible(WaveformFeatures(amplitude=80.0, amplitude_units="uV"))
+    False
+    >>> amplitude_implausible(WaveformFeatures(amplitude=8e7, amplitude_units="uV"))
+    True
+    """
+    low, high = PLAUSIBLE_SPIKE_AMPLITUDE_UV
+    return features.amplitude_units == "uV" and not low <= features.amplitude <= high
+
+
+def amplitude_warning(unit_id: str, features: WaveformFeatures) -> list[str]:
+    """The warning for an implausible amplitude (:func:`amplitude_implausible`), or none."""
+    if not amplitude_implausible(features):
+        return []
+    low, high = PLAUSIBLE_SPIKE_AMPLITUDE_UV
+    return [
+        f"unit {unit_id}: waveform amplitude {features.amplitude:.3g} uV is outside any "
+        f"physiological range ({low:g}-{high:g} uV): check the file's amplitude unit"
+    ]
 
 
 def _unmeasured(reason: str, *, is_mean: bool, amplitude_units: str) -> WaveformFeatures:

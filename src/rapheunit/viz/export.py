@@ -72,10 +72,10 @@ def export_unit_panels(analysis: RecordingAnalysis, units: pd.DataFrame, doses: 
         figure = page.draw(unit, doses=unit_rows(doses, unit.id),
                            fit=row if "fit_status" in row else None)
         figure.canvas.draw()
-        panels = {"rate": [page.rate_ax, page.raster_ax], "isi": [isi],
-                  "autocorrelogram": [acg], "dose_response": [dose]}
-        if unit.has_waveforms:  # an empty panel is left out
-            panels["waveform"] = [waveform]
+        panels = {"rate": [page.rate_ax, page.lane_ax, page.raster_ax], "isi": [isi],
+                  "autocorrelogram": [acg], "waveform": [waveform], "dose_response": [dose]}
+        panels = {name: axes for name, axes in panels.items()
+                  if axes[0].get_visible()}  # an empty panel is left out
         stem = _file_stem(f"{recording.name}_{unit.id}")
         for name, axes in panels.items():
             path = Path(folder) / f"{stem}_{name}.{figure_format}"

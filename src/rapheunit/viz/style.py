@@ -29,6 +29,7 @@ PALETTE: dict[str, str] = {
     "fit": "#D55E00",  # vermillion
     "spread": "#56B4E9",  # sky blue (SD bands)
     "measure": "#000000",  # black
+    "warning": "#D55E00",  # vermillion
 }
 # Injection labels: drug names cut to this many characters ("ipsapirone" -> "ipsa").
 SHORT_DRUG_CHARS = 4
@@ -43,6 +44,15 @@ INJECTION_ARROW_GID = "injection_arrow"
 DOSE_POINTS_GID = "dose_points"
 # A raster strip draws at most this many distinct tick positions per row.
 RASTER_MAX_TICKS = 4000
+# Above this many spikes in a row, ticks (~1000 px across a report figure) merge into a solid
+# bar: the row is drawn as a density strip of RASTER_DENSITY_BINS grey cells instead.
+RASTER_TICK_LIMIT = 600
+RASTER_DENSITY_BINS = 400
+# Rate histograms keep at least this many bins: a 29 s recording gets 1 s bins, not three 10 s.
+MIN_RATE_BINS = 30
+# Bin widths (s) tried from the default down, until MIN_RATE_BINS fit in the recording.
+RATE_BIN_CHOICES_S = (10.0, 5.0, 2.0, 1.0, 0.5, 0.2, 0.1)
+EPOCH_LANE_GID = "epoch_lane"
 HISTOGRAM_GID = "histogram"
 RASTER_GID = "raster"
 DEFAULT_BIN_S = 10.0
@@ -52,8 +62,8 @@ WAVEFORM_LEGEND_ROOM = 0.9
 DOSE_AXIS_TOP_PCT = 135.0
 # Figure margins (left, right, bottom, top) in inches: room for tick and axis labels.
 MARGINS_IN = (0.75, 0.2, 0.55, 0.3)
-# Windows are shaded over the bars (zorder) so that they stay visible under high rates.
-SHADE_ALPHA = 0.25
+# Opacity of the baseline and response bars in the epoch lane (text stays readable on them).
+LANE_ALPHA = 0.7
 THRESHOLD_GID = "threshold"
 DETECTED_SPIKES_GID = "detected_spikes"
 # Detected units in sorting order (the dominant unit first); colours cycle beyond five units.

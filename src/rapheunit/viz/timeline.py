@@ -1,8 +1,10 @@
-"""Firing against time: rate histogram, raster strip, injection arrows and epoch shading.
+"""Firing against time: rate histogram, epoch lane, raster strip and injection arrows.
 
 Injection labels are short (``"ipsa 5"``, ``"WAY 100"``) and staggered on as many rows as
-needed so that they never overlap, even with ten injections. Times are in seconds on the
-recording's own axis.
+needed so that they never overlap, even with ten injections. The baseline and the response
+windows sit in a lane of their own, each labelled with the injection it measures, so that
+they neither tint the bars nor read as belonging to the next arrow. Times are in seconds on
+the recording's own axis.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import StepPatch
 from matplotlib.text import Text
@@ -24,17 +25,22 @@ from rapheunit.core.model import Injection
 from rapheunit.viz.style import (
     ARROW_PT,
     DEFAULT_BIN_S,
+    EPOCH_LANE_GID,
     HISTOGRAM_GID,
     INJECTION_ARROW_GID,
     INJECTION_LABEL_GID,
     LABEL_FONT_SIZE,
     LABEL_GAP_PX,
     LABEL_ROW_PT,
+    LANE_ALPHA,
     MARGINS_IN,
+    MIN_RATE_BINS,
     PALETTE,
+    RASTER_DENSITY_BINS,
     RASTER_GID,
     RASTER_MAX_TICKS,
-    SHADE_ALPHA,
+    RASTER_TICK_LIMIT,
+    RATE_BIN_CHOICES_S,
     SHORT_DRUG_CHARS,
     as_times,
     axes_or_new,
@@ -139,15 +145,43 @@ def make_room_for_labels(figure: Figure, *, pad_in: float = 0.08) -> None:
     figure.subplots_adjust(top=1.0 - needed_in / figure.get_figheight())
 
 
-def _shade(ax: Axes, windows: Sequence[Window], colour: str, label: str) -> None:
-    """Full-height bands over ``windows``, as one collection (one artist, drawn once)."""
-    bands = [[(w.start_s, 0.0), (w.start_s, 1.0), (w.stop_s, 1.0), (w.stop_s, 0.0)]
-             for w in windows]
-    ax.add_collection(
-        PolyCollection(bands, transform=ax.get_xaxis_transform(), facecolors=colour,
-                       alpha=SHADE_ALPHA, linewidths=0, label=label, zorder=3),
-        autolim=False,
-    )
+def epoch_lane(
+    ax: Axes,
+    baseline: Window | None,
+    response_windows: Sequence[tuple[Injection, Window]] = (),
+) -> list[Text]:
+    """The baseline and each response window as bars in ``ax``, labelled with what they measure.
+
+    The baseline is labelled ``"baseline"``, each response window with the
+    short label of its injection (``"ipsa 5"``), on first-fit rows so that labels
+    never overlap. The x limits and the Axes width must be final before calling.
+
+    Returns
+    -------
+    list of matplotlib.text.Text
+        The labels: the baseline's first, then the windows' in time order.
+    """
+    spans = ([(baseline, "baseline", PALETTE["baseline"])] if baseline is not None else []) + [
+        (window, short_injection_label(injection), PALETTE["response"])
+        for injection, window in sorted(response_windows, key=lambda pair: pair[0].time_s)
+        if window.length_s > 0
+    ]
+    ax.set_ylim(0.0, 1.0)
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.broken_barh([(w.start_s, w.length_s) for w, _, _ in spans], (0.0, 0.3),
+                   facecolors=[colour for _, _, colour in spans], alpha=LANE_ALPHA,
+                   gid=EPOCH_LANE_GID)
+    labels = [
+        ax.text((w.start_s + w.stop_s) / 2.0, 0.38, text, ha="center", va="bottom",
+                fontsize=LABEL_FONT_SIZE - 1, color=colour, gid=EPOCH_LANE_GID, clip_on=False)
+        for w, text, colour in spans
+    ]
+    for label, row in zip(labels, _label_rows(labels), strict=True):
+        label.set_transform(offset_copy(ax.transData, fig=ax.figure, y=row * LABEL_ROW_PT * 0.8,
+                                        units="points"))
+    return labels
 
 
 def _injection_lines(ax: Axes, injections: Sequence[Injection], alpha: float) -> None:
@@ -192,12 +226,20 @@ def histogram_bars(ax: Axes) -> np.ndarray:
     return np.empty(0)
 
 
+def _raster_row(ax: Axes, spike_times: np.ndarray, row: int, t_start: float,
+                t_stop: float) -> None:
+    """One row of the raster: a tick per spike, or a density strip when ticks would merge."""
+    if spike_times.size > RASTER_TICK_LIMIT:
+        _density(ax, spike_times, row, t_start, t_stop)
+    else:
+        _ticks(ax, spike_times, row, (t_stop - t_start) / RASTER_MAX_TICKS)
+
+
 def _ticks(ax: Axes, spike_times: np.ndarray, row: int, resolution_s: float) -> None:
     """One vertical tick per spike, drawn as a single NaN-separated line.
 
     Spikes closer than ``resolution_s`` share one tick: they would fall in
-    the same pixel column anyway, and a 1 h fast unit drops from ~10^5 to a
-    few thousand ticks, which keeps drawing fast.
+    the same pixel column anyway, which keeps drawing fast.
     """
     ticks = np.unique(np.round(spike_times / resolution_s)) * resolution_s
     x = np.repeat(ticks, 3)
@@ -205,6 +247,31 @@ def _ticks(ax: Axes, spike_times: np.ndarray, row: int, resolution_s: float) -> 
     x[2::3] = np.nan
     ax.plot(x, y, color=PALETTE["raster"], linewidth=0.4, gid=RASTER_GID)
 
+
+def _density(ax: Axes, spike_times: np.ndarray, row: int, t_start: float, t_stop: float) -> None:
+    """Spike counts in :data:`RASTER_DENSITY_BINS` cells, from white (none) to black (most).
+
+    Readable at any spike count: a silenced stretch shows white, a doubled rate darker.
+    """
+    edges = np.linspace(t_start, t_stop, RASTER_DENSITY_BINS + 1)
+    counts = np.diff(np.searchsorted(spike_times, edges, side="left")).astype(float)
+    ax.pcolormesh(edges, [row - 0.4, row + 0.4], counts[np.newaxis, :], cmap="Greys",
+                  vmin=0.0, vmax=max(float(counts.max()), 1.0), shading="flat",
+                  gid=RASTER_GID, rasterized=False)
+
+
+def rate_bin_s(duration_s: float, bin_s: float = DEFAULT_BIN_S) -> float:
+    """``bin_s``, or the widest of :data:`RATE_BIN_CHOICES_S` giving ``MIN_RATE_BINS`` bins.
+
+    Examples
+    --------
+    >>> rate_bin_s(1680.0), rate_bin_s(29.0), rate_bin_s(120.0)
+    (10.0, 0.5, 2.0)
+    """
+    if duration_s / bin_s >= MIN_RATE_BINS:
+        return bin_s
+    fitting = [b for b in RATE_BIN_CHOICES_S if b <= bin_s and duration_s / b >= MIN_RATE_BINS]
+    return fitting[0] if fitting else RATE_BIN_CHOICES_S[-1]
 
 
 def bin_edges(t_start: float, t_stop: float, bin_s: float) -> np.ndarray:
@@ -227,12 +294,10 @@ def rate_histogram(
     *,
     t_start: float,
     t_stop: float,
-    bin_s: float = DEFAULT_BIN_S,
-    baseline: Window | None = None,
-    response_windows: Sequence[Window] | None = None,
+    bin_s: float | None = None,
     ax: Axes | None = None,
 ) -> Axes:
-    """Firing rate over the recording, injections marked, baseline and responses shaded.
+    """Firing rate over the recording, injections marked with arrows and labels.
 
     Parameters
     ----------
@@ -242,12 +307,9 @@ def rate_histogram(
         Marked with arrows and short labels above the plot.
     t_start, t_stop : float
         Recording span (s); bins are half-open, the last one may be shorter.
-    bin_s : float
-        Bin width (s).
-    baseline : Window, optional
-        Shaded in :data:`PALETTE` ``"baseline"``.
-    response_windows : sequence of Window, optional
-        Shaded in ``"response"`` (e.g. ``[w for _, w in epochs.response_windows(rec)]``).
+    bin_s : float, optional
+        Bin width (s); by default :data:`DEFAULT_BIN_S`, narrowed for short recordings
+        (:func:`rate_bin_s`). The y label names the width used.
     ax : matplotlib.axes.Axes, optional
         Where to draw; a new figure when None.
 
@@ -257,25 +319,22 @@ def rate_histogram(
 
     Examples
     --------
-    >>> ax = rate_histogram(np.arange(0.0, 60.0, 0.5), t_start=0.0, t_stop=60.0)
-    >>> histogram_bars(ax).tolist(), ax.get_ylabel()
-    ([2.0, 2.0, 2.0, 2.0, 2.0, 2.0], 'Rate (spikes/s)')
+    >>> ax = rate_histogram(np.arange(0.0, 600.0, 0.5), t_start=0.0, t_stop=600.0)
+    >>> histogram_bars(ax)[:3].tolist(), ax.get_ylabel()
+    ([2.0, 2.0, 2.0], 'Rate (spikes/s, 10 s bins)')
     """
-    check_positive(bin_s, "bin_s")
     check_span(t_start, t_stop)
+    bin_s = rate_bin_s(t_stop - t_start) if bin_s is None else bin_s
+    check_positive(bin_s, "bin_s")
     ax = axes_or_new(ax, (9.0, 3.0))
     edges = bin_edges(t_start, t_stop, bin_s)
     counts = np.diff(np.searchsorted(as_times(spike_times), edges, side="left"))
     rates = counts / np.diff(edges)
     draw_bars(ax, rates, edges, label=f"rate ({bin_s:g} s bins)")
-    if baseline is not None:
-        _shade(ax, [baseline], PALETTE["baseline"], "baseline")
-    if response_windows:
-        _shade(ax, response_windows, PALETTE["response"], "response window")
     ax.set_xlim(t_start, t_stop)
     ax.set_ylim(0.0, max(float(rates.max(initial=0.0)) * 1.08, 1.0))
     ax.set_xlabel("Time (s)")
-    ax.set_ylabel("Rate (spikes/s)")
+    ax.set_ylabel(f"Rate (spikes/s, {bin_s:g} s bins)")
     mark_injections(ax, injections)
     return ax
 
@@ -289,7 +348,11 @@ def raster_strip(
     row_labels: Sequence[str] | None = None,
     ax: Axes | None = None,
 ) -> Axes:
-    """Spike-time strip: one tick per spike, one row per train, injections as lines.
+    """Spike-time strip, one row per train, injections as lines.
+
+    A row of up to :data:`RASTER_TICK_LIMIT` spikes gets a tick per spike; a
+    busier row, whose ticks would merge into a solid bar, is drawn as a density
+    strip (spike count per cell, white to black).
 
     Examples
     --------
@@ -302,7 +365,7 @@ def raster_strip(
     is_one_train = isinstance(spike_times, np.ndarray) and spike_times.ndim == 1
     trains = [as_times(spike_times)] if is_one_train else [as_times(t) for t in spike_times]
     for row, train in enumerate(trains):
-        _ticks(ax, train, row, (t_stop - t_start) / RASTER_MAX_TICKS)
+        _raster_row(ax, train, row, t_start, t_stop)
     _injection_lines(ax, injections, alpha=0.7)
     ax.set_xlim(t_start, t_stop)
     ax.set_ylim(-0.5, len(trains) - 0.5)
@@ -311,35 +374,64 @@ def raster_strip(
     return ax
 
 
+def timeline_axes(figure: Figure, spec: Any) -> tuple[Axes, Axes, Axes]:
+    """Rate, epoch-lane and raster Axes stacked in ``spec`` (a gridspec cell), sharing time."""
+    grid = spec.subgridspec(3, 1, height_ratios=(4.0, 0.75, 1.0), hspace=0.1)
+    rate_ax = figure.add_subplot(grid[0])
+    lane_ax = figure.add_subplot(grid[1], sharex=rate_ax)
+    raster_ax = figure.add_subplot(grid[2], sharex=rate_ax)
+    for ax in (rate_ax, lane_ax):
+        ax.tick_params(labelbottom=False, bottom=False)
+    return rate_ax, lane_ax, raster_ax
+
+
+def draw_timeline(
+    axes: tuple[Axes, Axes, Axes],
+    spike_times: np.ndarray,
+    injections: Sequence[Injection] = (),
+    *,
+    t_start: float,
+    t_stop: float,
+    bin_s: float | None = None,
+    baseline: Window | None = None,
+    response_windows: Sequence[tuple[Injection, Window]] = (),
+) -> None:
+    """Rate histogram, epoch lane and raster of one train in the Axes of :func:`timeline_axes`."""
+    rate_ax, lane_ax, raster_ax = axes
+    span = {"t_start": t_start, "t_stop": t_stop}
+    raster_strip(spike_times, injections, ax=raster_ax, **span)
+    rate_histogram(spike_times, injections, bin_s=bin_s, ax=rate_ax, **span)
+    rate_ax.set_xlabel("")
+    epoch_lane(lane_ax, baseline, response_windows)
+
+
 def rate_with_raster(
     spike_times: np.ndarray,
     injections: Sequence[Injection] = (),
     *,
     t_start: float,
     t_stop: float,
-    bin_s: float = DEFAULT_BIN_S,
+    bin_s: float | None = None,
     baseline: Window | None = None,
-    response_windows: Sequence[Window] | None = None,
+    response_windows: Sequence[tuple[Injection, Window]] = (),
     title: str | None = None,
-    figsize: tuple[float, float] = (9.0, 3.8),
+    figsize: tuple[float, float] = (9.0, 4.2),
 ) -> Figure:
-    """Rate histogram over a raster strip, sharing the time axis.
+    """Rate histogram over the epoch lane and the raster strip, sharing the time axis.
+
+    ``response_windows`` are ``(injection, window)`` pairs, as
+    :func:`rapheunit.core.epochs.response_windows` gives them.
 
     Examples
     --------
     >>> figure = rate_with_raster(np.arange(0.0, 60.0, 0.5), t_start=0.0, t_stop=60.0)
-    >>> len(figure.axes), figure.axes[1].get_shared_x_axes().joined(*figure.axes)
-    (2, True)
+    >>> len(figure.axes), figure.axes[2].get_shared_x_axes().joined(*figure.axes[::2])
+    (3, True)
     """
     figure = new_figure(figsize)
-    grid = figure.add_gridspec(2, 1, height_ratios=(4, 1), hspace=0.08)
-    rate_ax = figure.add_subplot(grid[0])
-    raster_ax = figure.add_subplot(grid[1], sharex=rate_ax)
-    raster_strip(spike_times, injections, t_start=t_start, t_stop=t_stop, ax=raster_ax)
-    rate_histogram(spike_times, injections, t_start=t_start, t_stop=t_stop, bin_s=bin_s,
-                   baseline=baseline, response_windows=response_windows, ax=rate_ax)
-    rate_ax.set_xlabel("")
-    rate_ax.tick_params(labelbottom=False)
+    axes = timeline_axes(figure, figure.add_gridspec(1, 1)[0])
+    draw_timeline(axes, spike_times, injections, t_start=t_start, t_stop=t_stop, bin_s=bin_s,
+                  baseline=baseline, response_windows=response_windows)
     if title:
         figure.suptitle(title, x=MARGINS_IN[0] / figsize[0], ha="left", fontsize=10)
     make_room_for_labels(figure, pad_in=0.3 if title else 0.08)

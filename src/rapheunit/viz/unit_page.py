@@ -18,11 +18,12 @@ from rapheunit.viz.html import (
 from rapheunit.viz.plot import (
     autocorrelogram_plot,
     dose_response_plot,
+    draw_timeline,
     isi_histogram_plot,
     make_room_for_labels,
     new_figure,
-    raster_strip,
     rate_histogram,
+    timeline_axes,
     waveform_plot,
 )
 
@@ -62,21 +63,20 @@ def _compact(axes: Iterable[Axes]) -> None:
 class UnitPage:
     """The figure page of a recording's units, built once and redrawn for each unit.
 
-    The page holds the rate histogram over the raster strip (whole recording),
-    then the baseline ISI histogram, baseline autocorrelogram, waveform and
-    dose-response. Creating Axes and their ticks is most of matplotlib's cost,
-    so :meth:`draw` keeps the Axes and only replaces what was drawn in them.
+    The page holds the rate histogram, the epoch lane and the raster strip
+    (whole recording), then the baseline ISI histogram, baseline autocorrelogram,
+    waveform and dose-response; a panel with nothing to show (no waveforms, no
+    injections) is left out. Creating Axes and their ticks is most of
+    matplotlib's cost, so :meth:`draw` keeps the Axes and only replaces what was
+    drawn in them.
     """
 
     def __init__(self, analysis: RecordingAnalysis) -> None:
         self.analysis = analysis
-        self.windows = [window for _, window in analysis.windows]
         self.figure = new_figure(UNIT_FIGURE_SIZE_IN)
-        outer = self.figure.add_gridspec(2, 1, height_ratios=(3.4, 2.4), hspace=0.42)
-        top = outer[0].subgridspec(2, 1, height_ratios=(4, 1), hspace=0.06)
+        outer = self.figure.add_gridspec(2, 1, height_ratios=(3.8, 2.4), hspace=0.42)
+        self.rate_ax, self.lane_ax, self.raster_ax = timeline_axes(self.figure, outer[0])
         bottom = outer[1].subgridspec(1, 4, wspace=0.42)
-        self.rate_ax = self.figure.add_subplot(top[0])
-        self.raster_ax = self.figure.add_subplot(top[1], sharex=self.rate_ax)
         # No panel titles: the report's caption names the panels (text is costly to draw).
         self.panels = [self.figure.add_subplot(bottom[0, column]) for column in range(4)]
 
@@ -91,20 +91,22 @@ class UnitPage:
         for ax in self.figure.axes:
             _clear_drawing(ax)
         analysis = self.analysis
-        recording, baseline = analysis.recording, analysis.baseline
-        span = {"t_start": recording.t_start, "t_stop": recording.t_stop}
-        rate_histogram(unit.spike_times, recording.injections, baseline=baseline,
-                       response_windows=self.windows, ax=self.rate_ax, **span)
-        self.rate_ax.tick_params(labelbottom=False)
-        self.rate_ax.set_xlabel("")
-        raster_strip(unit.spike_times, recording.injections, ax=self.raster_ax, **span)
+        recording = analysis.recording
+        draw_timeline((self.rate_ax, self.lane_ax, self.raster_ax), unit.spike_times,
+                      recording.injections, t_start=recording.t_start, t_stop=recording.t_stop,
+                      baseline=analysis.baseline, response_windows=analysis.windows)
         baseline_spikes = analysis.baseline_spikes(unit)
         isi_histogram_plot(baseline_spikes, ax=self.panels[0])
         autocorrelogram_plot(baseline_spikes, ax=self.panels[1])
-        waveform_plot(analysis.waveforms[unit.id], ax=self.panels[2])
+        waveform = analysis.waveforms[unit.id]
+        self.panels[2].set_visible(waveform.has_measures)
+        if waveform.has_measures:
+            waveform_plot(waveform, ax=self.panels[2])
         unit_doses = pd.DataFrame(columns=list(DOSE_TABLE_COLUMNS)) if doses is None else doses
-        dose_response_plot(unit_doses, fit, ax=self.panels[3])
-        _compact(self.figure.axes)
+        self.panels[3].set_visible(not unit_doses.empty)
+        if not unit_doses.empty:
+            dose_response_plot(unit_doses, fit, ax=self.panels[3])
+        _compact(ax for ax in self.figure.axes if ax is not self.lane_ax)
         make_room_for_labels(self.figure)
         return self.figure
 
@@ -137,8 +139,9 @@ def unit_figure(
     >>> from rapheunit.core.model import Recording, Unit
     >>> from rapheunit.run.pipeline import measure
     >>> rec = Recording("r", Path("r"), 0.0, 300.0, [Unit("u", np.arange(0.0, 300.0, 0.7))])
-    >>> len(unit_figure(measure(rec), rec.units[0]).axes)
-    6
+    >>> figure = unit_figure(measure(rec), rec.units[0])
+    >>> len(figure.axes), sum(ax.get_visible() for ax in figure.axes)  # no waveform, no doses
+    (7, 5)
     """
     return UnitPage(analysis).draw(unit, doses=doses, fit=fit)
 

@@ -18,7 +18,7 @@ from rapheunit.measures.features import (
     isi_histogram,
 )
 from rapheunit.measures.qc import REFRACTORY_S
-from rapheunit.measures.waveform import WaveformFeatures
+from rapheunit.measures.waveform import WaveformFeatures, amplitude_implausible
 from rapheunit.viz.style import (
     DETECTED_SPIKES_GID,
     LABEL_FONT_SIZE,
@@ -62,15 +62,17 @@ def isi_histogram_plot(
     edges_ms = edges * 1000.0
     draw_bars(ax, counts, edges_ms)
     log_x_axis(ax)
-    for limit_s, name in ((refractory_s, "refractory"), (burst_isi_s, "burst")):
+    # Labelled above the plot, never over the bars: the shorter limit's label ends at its
+    # line and the longer one's starts at its line, so the two cannot collide.
+    limits = ((refractory_s, "refractory", "right"), (burst_isi_s, "burst", "left"))
+    for limit_s, name, side in limits:
         if limit_s is not None:
             limit_ms = limit_s * 1000.0
             label = f"{name} {limit_ms:g} ms"
             ax.axvline(limit_ms, color=PALETTE["measure"], linestyle="--", linewidth=0.8,
                        label=label)
-            # Labelled on the line itself: cheaper to draw than a legend, and read in place.
-            ax.text(limit_ms, 0.98, " " + label, transform=ax.get_xaxis_transform(),
-                    rotation=90, ha="left", va="top", fontsize=LABEL_FONT_SIZE)
+            ax.text(limit_ms, 1.01, label, transform=ax.get_xaxis_transform(), ha=side,
+                    va="bottom", fontsize=LABEL_FONT_SIZE - 1, clip_on=False)
     ax.set_xlim(edges_ms[0], edges_ms[-1])
     ax.set_xlabel("Inter-spike interval (ms)")
     ax.set_ylabel("ISIs per bin")
@@ -137,6 +139,9 @@ def waveform_plot(features: WaveformFeatures, ax: Axes | None = None) -> Axes:
     ax.plot(time_ms, mean, color=PALETTE["rate"], linewidth=1.2, label=what)
     _draw_waveform_measures(ax, features)
     ax.set_xlim(time_ms[0], time_ms[-1])
+    if amplitude_implausible(features):
+        ax.text(0.02, 0.98, "amplitude implausible:\ncheck the file's unit", va="top",
+                transform=ax.transAxes, fontsize=LABEL_FONT_SIZE, color=PALETTE["warning"])
     add_legend(ax, "lower right")
     return ax
 
