@@ -41,6 +41,10 @@ def test_png_panels_are_print_resolution(inputs: Path, tmp_path: Path) -> None:
     # at 300 dpi a panel a few cm wide is well over 300 px
     width, height = _png_size(figures / "drn05_burst_fast_unit1_isi.png")
     assert width > 300 and height > 300
+    # journal sizes: a small panel fits one 85 mm column, the time panel the 180 mm page
+    assert width / 300 * 25.4 <= 85.0
+    width, _ = _png_size(figures / "drn05_burst_fast_unit1_rate.png")
+    assert 120.0 <= width / 300 * 25.4 <= 180.0
 
 
 def test_vector_formats_and_pdfs(inputs: Path, tmp_path: Path) -> None:

@@ -15,15 +15,24 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from matplotlib import rc_context
 from matplotlib.figure import Figure
-from matplotlib.transforms import Bbox
 
+from rapheunit.core.model import Unit
 from rapheunit.io.output import write_atomic
 from rapheunit.viz.batch_page import population_figures
 from rapheunit.viz.html import REPORTS_DIR, SVG_SETTINGS, report_filename
+from rapheunit.viz.plot import (
+    autocorrelogram_plot,
+    dose_response_plot,
+    isi_histogram_plot,
+    new_figure,
+    rate_with_raster,
+    waveform_plot,
+)
 from rapheunit.viz.sections import rows_of, unit_row, unit_rows
-from rapheunit.viz.unit_page import UnitPage
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from matplotlib.axes import Axes
 
     from rapheunit.measures.analysis import RecordingAnalysis
@@ -33,16 +42,19 @@ FIGURE_FORMATS = ("svg", "pdf", "png")
 # Journals ask for >= 300 dpi for raster figures (e.g. Elsevier and Springer artwork guides).
 EXPORT_DPI = 300
 BATCH_PDF_NAME = "batch.pdf"
-# Whitespace kept around a panel cut out of the unit figure (inches).
-_PANEL_PAD_IN = 0.05
+# Journal artwork sizes (Elsevier and Springer guides): one column 85 mm, the full page
+# 180 mm; text 6-8 pt at print size. Each small panel is drawn for one column, the time
+# panel for the page, so that they go in unscaled (5 mm kept for labels out of the axes).
+COLUMN_PANEL_IN = (80.0 / 25.4, 2.4)
+PAGE_PANEL_IN = (175.0 / 25.4, 3.2)
+JOURNAL_FONT_PT = 8.0
 
 
-def save_figure(figure: Figure, path: Path, figure_format: str,
-                bbox: Bbox | str = "tight") -> Path:
-    """Write ``figure`` (or the part inside ``bbox``, in inches) as ``figure_format``."""
+def save_figure(figure: Figure, path: Path, figure_format: str) -> Path:
+    """Write ``figure``, cropped to what is drawn, as ``figure_format``."""
     def write(tmp: Path) -> None:
         with rc_context(SVG_SETTINGS | {"pdf.fonttype": 42}):  # TrueType: editable text
-            figure.savefig(tmp, format=figure_format, dpi=EXPORT_DPI, bbox_inches=bbox,
+            figure.savefig(tmp, format=figure_format, dpi=EXPORT_DPI, bbox_inches="tight",
                            metadata={"Date": None} if figure_format != "png" else None)
 
     return write_atomic(path, write)
@@ -53,10 +65,34 @@ def _file_stem(name: str) -> str:
     return Path(report_filename(name)).stem
 
 
-def _inches(figure: Figure, axes: list[Axes]) -> Bbox:
-    renderer = figure.canvas.get_renderer()
-    box = Bbox.union([ax.get_tightbbox(renderer) for ax in axes])
-    return box.transformed(figure.dpi_scale_trans.inverted()).padded(_PANEL_PAD_IN)
+def _column_panel(draw: Callable[[Axes], object]) -> Figure:
+    figure = new_figure(COLUMN_PANEL_IN)
+    draw(figure.add_subplot())
+    return figure
+
+
+def unit_panel_figures(analysis: RecordingAnalysis, unit: Unit, doses: pd.DataFrame,
+                       fit: pd.Series | None) -> dict[str, Figure]:
+    """Each panel of ``unit`` as a figure of its own, at journal size; empty panels left out."""
+    recording = analysis.recording
+    baseline_spikes = analysis.baseline_spikes(unit)
+    with rc_context({"font.size": JOURNAL_FONT_PT}):
+        figures = {
+            "rate": rate_with_raster(
+                unit.spike_times, recording.injections, t_start=recording.t_start,
+                t_stop=recording.t_stop, baseline=analysis.baseline,
+                response_windows=analysis.windows, figsize=PAGE_PANEL_IN),
+            "isi": _column_panel(lambda ax: isi_histogram_plot(baseline_spikes, ax=ax)),
+            "autocorrelogram": _column_panel(
+                lambda ax: autocorrelogram_plot(baseline_spikes, ax=ax)),
+        }
+        waveform = analysis.waveforms[unit.id]
+        if waveform.has_measures:
+            figures["waveform"] = _column_panel(lambda ax: waveform_plot(waveform, ax=ax))
+        if not doses.empty:
+            figures["dose_response"] = _column_panel(
+                lambda ax: dose_response_plot(doses, fit, ax=ax))
+    return figures
 
 
 def export_unit_panels(analysis: RecordingAnalysis, units: pd.DataFrame, doses: pd.DataFrame,
@@ -64,22 +100,15 @@ def export_unit_panels(analysis: RecordingAnalysis, units: pd.DataFrame, doses: 
     """Write every unit's panels of one recording into ``folder``; return the paths."""
     recording = analysis.recording
     units, doses = rows_of(units, recording.name), rows_of(doses, recording.name)
-    page = UnitPage(analysis)
-    isi, acg, waveform, dose = page.panels
     paths = []
     for unit in recording.units:
         row = unit_row(units, unit.id)
-        figure = page.draw(unit, doses=unit_rows(doses, unit.id),
-                           fit=row if "fit_status" in row else None)
-        figure.canvas.draw()
-        panels = {"rate": [page.rate_ax, page.lane_ax, page.raster_ax], "isi": [isi],
-                  "autocorrelogram": [acg], "waveform": [waveform], "dose_response": [dose]}
-        panels = {name: axes for name, axes in panels.items()
-                  if axes[0].get_visible()}  # an empty panel is left out
+        figures = unit_panel_figures(analysis, unit, unit_rows(doses, unit.id),
+                                     row if "fit_status" in row else None)
         stem = _file_stem(f"{recording.name}_{unit.id}")
-        for name, axes in panels.items():
+        for name, figure in figures.items():
             path = Path(folder) / f"{stem}_{name}.{figure_format}"
-            paths.append(save_figure(figure, path, figure_format, _inches(figure, axes)))
+            paths.append(save_figure(figure, path, figure_format))
     return paths
 
 
