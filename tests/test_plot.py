@@ -443,3 +443,13 @@ def test_unit_figure_leaves_out_empty_panels() -> None:
     # rate, lane, raster, ISI, autocorrelogram: no waveform, no injections, no dose panel
     assert len(figure.axes) == 7 and len(visible) == 5
     assert not any("no waveform" in t.get_text() for ax in figure.axes for t in ax.texts)
+
+
+def test_bare_response_windows_are_drawn_unlabelled() -> None:
+    figure = rate_with_raster(np.arange(0.0, 600.0, 1.0), t_start=0.0, t_stop=600.0,
+                              response_windows=[Window(400.0, 460.0)])
+    lane = figure.axes[1]
+    (bars,) = lane.collections
+    assert [(p.vertices[:, 0].min(), p.vertices[:, 0].max()) for p in bars.get_paths()] == [
+        (400.0, 460.0)]
+    assert [t.get_text() for t in lane.texts] == [""]

@@ -145,25 +145,27 @@ def make_room_for_labels(figure: Figure, *, pad_in: float = 0.08) -> None:
     figure.subplots_adjust(top=1.0 - needed_in / figure.get_figheight())
 
 
-def epoch_lane(
-    ax: Axes,
-    baseline: Window | None,
-    response_windows: Sequence[tuple[Injection, Window]] = (),
-) -> list[Text]:
+ResponseWindows = Sequence[tuple[Injection, Window] | Window]
+
+
+def epoch_lane(ax: Axes, baseline: Window | None, response_windows: ResponseWindows = ()
+               ) -> list[Text]:
     """The baseline and each response window as bars in ``ax``, labelled with what they measure.
 
-    The baseline is labelled ``"baseline"``, each response window with the
-    short label of its injection (``"ipsa 5"``), on first-fit rows so that labels
-    never overlap. The x limits and the Axes width must be final before calling.
+    The baseline is labelled ``"baseline"``, each response window given as an
+    ``(injection, window)`` pair with the short label of its injection (``"ipsa 5"``; a
+    bare :class:`Window` is drawn unlabelled), on first-fit rows so that labels never
+    overlap. The x limits and the Axes width must be final before calling.
 
     Returns
     -------
     list of matplotlib.text.Text
         The labels: the baseline's first, then the windows' in time order.
     """
+    pairs = [item if isinstance(item, tuple) else (None, item) for item in response_windows]
     spans = ([(baseline, "baseline", PALETTE["baseline"])] if baseline is not None else []) + [
-        (window, short_injection_label(injection), PALETTE["response"])
-        for injection, window in sorted(response_windows, key=lambda pair: pair[0].time_s)
+        (window, short_injection_label(injection) if injection else "", PALETTE["response"])
+        for injection, window in sorted(pairs, key=lambda pair: pair[1].start_s)
         if window.length_s > 0
     ]
     ax.set_ylim(0.0, 1.0)
@@ -394,7 +396,7 @@ def draw_timeline(
     t_stop: float,
     bin_s: float | None = None,
     baseline: Window | None = None,
-    response_windows: Sequence[tuple[Injection, Window]] = (),
+    response_windows: ResponseWindows = (),
 ) -> None:
     """Rate histogram, epoch lane and raster of one train in the Axes of :func:`timeline_axes`."""
     rate_ax, lane_ax, raster_ax = axes
@@ -413,7 +415,7 @@ def rate_with_raster(
     t_stop: float,
     bin_s: float | None = None,
     baseline: Window | None = None,
-    response_windows: Sequence[tuple[Injection, Window]] = (),
+    response_windows: ResponseWindows = (),
     title: str | None = None,
     figsize: tuple[float, float] = (9.0, 4.2),
 ) -> Figure:
