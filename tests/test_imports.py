@@ -76,6 +76,24 @@ def test_help_and_rules_load_no_heavy_library(command: list[str]) -> None:
     assert not loaded & set(NOT_FOR_STARTUP), sorted(loaded & set(NOT_FOR_STARTUP))
 
 
+@pytest.mark.parametrize("command", [["--help"], ["--version"], ["analyse-typo"]])
+def test_top_level_help_loads_nothing_but_numpy(command: list[str]) -> None:
+    # the commands' flags are built only for the command named: "--help" lists the commands
+    loaded = _modules_after_command(*command)
+    assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_each_command_still_gets_its_flags(capsys: pytest.CaptureFixture[str]) -> None:
+    from rapheunit.cli import main
+
+    for command, flag in (("analyze", "--baseline-s"), ("analyse", "--baseline-s"),
+                          ("report", "--select"), ("curate", "--exclude-population"),
+                          ("inspect", "--json"), ("rules", "--rules"), ("simulate", "--seed")):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert flag in capsys.readouterr().out, command
+
+
 def test_analyze_without_reports_loads_no_report_stack(tmp_path: Path) -> None:
     tables = Path(__file__).parents[1] / "recordings"
     loaded = _modules_after_command(

@@ -2,6 +2,10 @@
 
 Exit status: 0 when every input was analysed, 1 when any failed, 2 for usage
 errors. No traceback reaches the terminal unless ``--debug``.
+
+Start-up is kept to the interpreter and numpy: each command's flags (the option tree
+imports the analysis modules and pandas) are added only to the parser of the command
+named on the command line, so ``rapheunit --help`` and ``--version`` load nothing else.
 """
 
 from __future__ import annotations
@@ -12,25 +16,30 @@ import time
 import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rapheunit.core.curation import VERDICTS, add_decision
 from rapheunit.core.errors import RapheUnitError
 from rapheunit.core.params import Leaf, leaves
 from rapheunit.core.version import VERSION
-from rapheunit.measures.classify import RULE_SETS, get_rule_set, load_rule_config
-from rapheunit.measures.results import BatchResult
-from rapheunit.run.options import (
-    AnalysisOptions,
-    options_with,
-)
-from rapheunit.run.pipeline import TABLE_FORMATS, analyze
+
+if TYPE_CHECKING:
+    from rapheunit.measures.results import BatchResult
+    from rapheunit.run.options import AnalysisOptions
 
 EXIT_OK, EXIT_FAILED_INPUT, EXIT_USAGE = 0, 1, 2
+# Aliases share the parser of their command.
+COMMAND_ALIASES = {"analyse": "analyze"}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (also used to generate the CLI reference)."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser (also used to generate the CLI reference).
+
+    Every command is listed, but only ``command``'s arguments are added (all of
+    them when None; none when ``""``): see the module docstring.
+    """
+    def wanted(name: str) -> bool:
+        return command is None or COMMAND_ALIASES.get(command, command) == name
+
     parser = argparse.ArgumentParser(
         prog="rapheunit",
         allow_abbrev=False,  # "--baseline 120" must not silently mean --baseline-s
@@ -39,27 +48,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"rapheunit {VERSION}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_analyze(
-        commands.add_parser(
-            "analyze",
-            aliases=["analyse"],
-            allow_abbrev=False,
-            help="analyse recordings; write the tables and an HTML report per recording",
-            description="Analyse recordings (files or folders, searched recursively) and write "
-            "recordings.csv, units.csv, doses.csv, summary.csv, population.csv, "
-            "timecourse.csv, params.json and reports/ into --out.",
-        )
+    analyze_parser = commands.add_parser(
+        "analyze",
+        aliases=["analyse"],
+        allow_abbrev=False,
+        help="analyse recordings; write the tables and an HTML report per recording",
+        description="Analyse recordings (files or folders, searched recursively) and write "
+        "recordings.csv, units.csv, doses.csv, summary.csv, population.csv, "
+        "timecourse.csv, params.json and reports/ into --out.",
     )
-    _add_analyze(
-        commands.add_parser(
-            "report",
-            allow_abbrev=False,
-            help="write only the HTML reports (reports/<recording>.html and reports/index.html)",
-            description="Analyse recordings exactly as 'analyze' does, with the same options, "
-            "and write only the reports into --out/reports.",
-        )
+    report_parser = commands.add_parser(
+        "report",
+        allow_abbrev=False,
+        help="write only the HTML reports (reports/<recording>.html and reports/index.html)",
+        description="Analyse recordings exactly as 'analyze' does, with the same options, "
+        "and write only the reports into --out/reports.",
     )
-    _add_simulate(commands)
+    for name, sub in (("analyze", analyze_parser), ("report", report_parser)):
+        if wanted(name):
+            _add_analyze(sub)
+    simulate_parser = commands.add_parser(
+        "simulate",
+        allow_abbrev=False,
+        help="write simulated DRN recordings with known ground truth",
+        description="Write simulated recordings (NIX, NWB, CSV + sidecar) and truth.json.",
+    )
+    if wanted("simulate"):
+        _add_simulate(simulate_parser)
     inspect_parser = commands.add_parser(
         "inspect",
         allow_abbrev=False,
@@ -69,32 +84,41 @@ def build_parser() -> argparse.ArgumentParser:
         "read and as decoded), and analog signals. Use it to choose --spike-channel and to "
         "write a marker map.",
     )
-    inspect_parser.add_argument("file", type=Path, metavar="FILE", help="a recording file")
-    inspect_parser.add_argument("--json", action="store_true", help="print JSON, for scripts")
-    inspect_parser.add_argument("--io", metavar="NEO_CLASS", help="neo reader class to use")
-    inspect_parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    if wanted("inspect"):
+        _add_inspect(inspect_parser)
     rules_parser = commands.add_parser(
         "rules",
         allow_abbrev=False,
         help="list the classification rule sets with thresholds and sources",
         description="List the registered rule sets (after --rules FILE, when given).",
     )
-    rules_parser.add_argument(
-        "--rules", type=Path, metavar="FILE", help="TOML file of thresholds and rule sets"
-    )
-    rules_parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    _add_curate(commands)
-    return parser
-
-
-def _add_curate(commands: argparse._SubParsersAction) -> None:
-    curate = commands.add_parser(
+    if wanted("rules"):
+        rules_parser.add_argument(
+            "--rules", type=Path, metavar="FILE", help="TOML file of thresholds and rule sets"
+        )
+        rules_parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    curate_parser = commands.add_parser(
         "curate",
         allow_abbrev=False,
         help="record an analyst's decision about a recording or unit in RESULTS/curation.toml",
         description="Check that the recording (and unit) exist in RESULTS' tables, then append "
         "the decision with its reason, author and date; the next 'analyze' honours it.",
     )
+    if wanted("curate"):
+        _add_curate(curate_parser)
+    return parser
+
+
+def _add_inspect(inspect_parser: argparse.ArgumentParser) -> None:
+    inspect_parser.add_argument("file", type=Path, metavar="FILE", help="a recording file")
+    inspect_parser.add_argument("--json", action="store_true", help="print JSON, for scripts")
+    inspect_parser.add_argument("--io", metavar="NEO_CLASS", help="neo reader class to use")
+    inspect_parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def _add_curate(curate: argparse.ArgumentParser) -> None:
+    from rapheunit.core.curation import VERDICTS
+
     curate.add_argument("results", type=Path, metavar="RESULTS", help="output folder of a run")
     curate.add_argument("target", metavar="RECORDING[/UNIT]", help="e.g. drn01/unit1")
     what = curate.add_mutually_exclusive_group(required=True)
@@ -160,6 +184,8 @@ OPTION_GROUPS = {
 
 
 def _add_analyze(analyze_parser: argparse.ArgumentParser) -> None:
+    from rapheunit.run.pipeline import TABLE_FORMATS
+
     analyze_parser.add_argument(
         "inputs",
         nargs="+",
@@ -210,6 +236,8 @@ def _add_option_tree(parser: argparse.ArgumentParser) -> None:
     (``argparse.SUPPRESS``), so the options are the defaults changed by
     exactly what was given.
     """
+    from rapheunit.run.options import AnalysisOptions
+
     groups: dict[str, argparse._ArgumentGroup] = {}
     for leaf in leaves(AnalysisOptions()):
         branch = _branch(leaf.path)
@@ -263,6 +291,8 @@ def _help(leaf: Leaf) -> str:
 
 def options_from_args(args: argparse.Namespace) -> AnalysisOptions:
     """The analysis options a parsed command line gives (every other leaf at its default)."""
+    from rapheunit.run.options import AnalysisOptions, options_with
+
     settings = {}
     for leaf in leaves(AnalysisOptions()):
         if leaf.name not in vars(args):
@@ -273,13 +303,7 @@ def options_from_args(args: argparse.Namespace) -> AnalysisOptions:
     return options_with(AnalysisOptions(), **settings)
 
 
-def _add_simulate(commands: argparse._SubParsersAction) -> None:
-    simulate_parser = commands.add_parser(
-        "simulate",
-        allow_abbrev=False,
-        help="write simulated DRN recordings with known ground truth",
-        description="Write simulated recordings (NIX, NWB, CSV + sidecar) and truth.json.",
-    )
+def _add_simulate(simulate_parser: argparse.ArgumentParser) -> None:
     simulate_parser.add_argument("out", type=Path, metavar="DIR", help="output folder")
     simulate_parser.add_argument(
         "--seed", type=int, default=0, help="random seed; the same seed gives the same files"
@@ -289,7 +313,8 @@ def _add_simulate(commands: argparse._SubParsersAction) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rapheunit`` console script."""
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_named_command(arguments)).parse_args(arguments)
     try:
         runners = {
             "analyze": _run_analyze,
@@ -308,7 +333,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+def _named_command(arguments: Sequence[str]) -> str:
+    """The command on a command line: its first word that is not an option ("" if none)."""
+    return next((word for word in arguments if not word.startswith("-")), "")
+
+
 def _run_analyze(args: argparse.Namespace) -> int:
+    from rapheunit.run.pipeline import analyze
+
     options = options_from_args(args)
     started = time.perf_counter()
     batch = analyze(
@@ -414,6 +446,8 @@ def _run_inspect(args: argparse.Namespace) -> int:
 
 
 def _run_rules(args: argparse.Namespace) -> int:
+    from rapheunit.measures.classify import RULE_SETS, get_rule_set, load_rule_config
+
     config = load_rule_config(args.rules) if args.rules else {}
     names = [*RULE_SETS, *config.get("rule_sets", {})]
     print("\n\n".join(get_rule_set(name, config=config).describe() for name in names))
@@ -421,6 +455,8 @@ def _run_rules(args: argparse.Namespace) -> int:
 
 
 def _run_curate(args: argparse.Namespace) -> int:
+    from rapheunit.core.curation import add_decision
+
     action, values = curate_values(args)
     decision = add_decision(
         args.results, args.target, action, args.reason,
