@@ -207,7 +207,7 @@ def test_provenance_records_hash_and_versions(tmp_path: Path) -> None:
     rec = load(table)
     assert rec.provenance["sha256"] == hashlib.sha256(table.read_bytes()).hexdigest()
     assert rec.provenance["size_bytes"] == table.stat().st_size
-    assert {"neo", "elephant", "rapheunit"} <= set(rec.provenance["versions"])
+    assert {"neo", "numpy", "rapheunit"} <= set(rec.provenance["versions"])
 
 
 # --- real files ---------------------------------------------------------------------------

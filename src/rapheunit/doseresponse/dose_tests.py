@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rapheunit.core.distributions import t_sf
 from rapheunit.doseresponse.fits import BASELINE_PCT, NON_DOSE_RESPONSE_ROLES, UNIT_KEY
 from rapheunit.doseresponse.selection import selected_doses
 
@@ -104,9 +105,7 @@ def one_sample_t(values: np.ndarray, axis: int = -1) -> OneSampleT:
     enough = n >= MIN_UNITS
     df = np.where(enough, n - 1.0, np.nan)
     statistic = np.where(enough, statistic, np.nan)
-    from scipy import stats  # imported when first used, not at start-up
-
-    p = np.where(enough, 2.0 * stats.t.sf(np.abs(statistic), np.where(enough, df, 1.0)), np.nan)
+    p = np.where(enough, 2.0 * t_sf(np.abs(statistic), np.where(enough, df, 1.0)), np.nan)
     return OneSampleT(np.where(n > 0, mean, np.nan), statistic, df, p, n)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rapheunit.core.distributions import t_ppf
 from rapheunit.core.errors import BadParameterError, validate_type
 from rapheunit.doseresponse.fits import DEFAULT_FIT_PARAMS, FitParams, fit_hill_batch
 
@@ -89,9 +90,7 @@ def ed50_distribution(unit_fits: pd.DataFrame, confidence: float = 0.95) -> dict
     n = int(log_ed50.size)
     mean = log_ed50.mean() if n and not (lower.any() or upper.any()) else np.nan
     if n > 1:
-        from scipy import stats  # imported when first used, not at start-up
-
-        half_width = stats.t.ppf(0.5 + confidence / 2, n - 1) * log_ed50.std(ddof=1) / np.sqrt(n)
+        half_width = t_ppf(0.5 + confidence / 2, n - 1) * log_ed50.std(ddof=1) / np.sqrt(n)
     else:
         half_width = np.nan
     return {

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rapheunit.core.distributions import norm_sf
 from rapheunit.doseresponse.hill import BASELINE_PCT, FitParams
 from rapheunit.doseresponse.profile import FitData
 
@@ -73,9 +74,7 @@ def response_test(pct_at_top: np.ndarray, noise_sd_at_top: np.ndarray) -> tuple[
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(noise_sd_at_top > 0, (BASELINE_PCT - pct_at_top) / noise_sd_at_top, np.nan)
-    from scipy import stats  # imported when first used, not at start-up
-
-    return z, stats.norm.sf(z)
+    return z, norm_sf(z)
 
 
 def prefit_status(

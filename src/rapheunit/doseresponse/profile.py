@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from rapheunit.core.distributions import f_ppf
 from rapheunit.doseresponse.hill import N_FREE_PARAMETERS, FitParams, effect_fraction
 
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
@@ -215,9 +216,7 @@ def profile_ci(
     residual_df = data.residual_df
     has_df = residual_df > 0
     safe_df = np.maximum(residual_df, 1)
-    from scipy import stats  # imported when first used, not at start-up
-
-    threshold = sse * (1.0 + stats.f.ppf(params.confidence, 1, safe_df) / safe_df)
+    threshold = sse * (1.0 + f_ppf(params.confidence, 1, safe_df) / safe_df)
     log_ed50 = theta[:, 0]
     units = np.arange(log_ed50.size)
     limits = []

@@ -11,7 +11,7 @@ from typing import Any
 
 from rapheunit.io.readers import limits
 
-PACKAGES_IN_PROVENANCE = ("rapheunit", "neo", "elephant", "numpy", "scipy", "quantities")
+PACKAGES_IN_PROVENANCE = ("rapheunit", "neo", "numpy", "scipy", "quantities")
 
 
 def provenance(path: Path, reader: str, dose_source: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from rapheunit.core.distributions import linear_trend
 from rapheunit.core.epochs import (
     EpochParams,
     Window,
@@ -141,10 +142,7 @@ def baseline_stability(context: UnitContext, params: QCParams) -> dict[str, Any]
     if np.all(rates == rates[0]):  # a perfectly steady rate has no trend to test
         slope_hz_per_min, p_value = 0.0, 1.0
     else:
-        from scipy import stats  # imported when first used, not at start-up
-
-        regression = stats.linregress(bin_minutes, rates)
-        slope_hz_per_min, p_value = float(regression.slope), float(regression.pvalue)
+        slope_hz_per_min, p_value = linear_trend(bin_minutes, rates)
     return {
         "baseline_trend_pct_per_min": 100.0 * slope_hz_per_min / mean_rate_hz,
         "baseline_trend_p": p_value,

@@ -51,6 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rapheunit.core.distributions import poisson_cdf
 from rapheunit.core.epochs import (
     RECOVERY_PCT_BASELINE,
     EpochParams,
@@ -539,12 +540,10 @@ def _event_metrics(
 
 def _below_baseline(post: pd.DataFrame, baseline_rate_hz: float, alpha: float) -> np.ndarray:
     """Bins whose count is in the lower ``alpha`` tail of Poisson(baseline rate x bin length)."""
-    from scipy import stats  # imported when first used, not at start-up
-
     counts = post["spike_count"].to_numpy(dtype=np.float64)
     lengths = (post["bin_stop_s"] - post["bin_start_s"]).to_numpy(dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        tail = stats.poisson.cdf(counts, baseline_rate_hz * lengths)
+        tail = poisson_cdf(counts, baseline_rate_hz * lengths)
     return np.isfinite(counts) & (tail < alpha)
 
 

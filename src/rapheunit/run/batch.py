@@ -33,12 +33,9 @@ Worker = Callable[[Path], Any]
 # the heap and forks its workers: paid once, shared by the workers, and out of the full
 # collections nixio makes for every file it closes.
 ANALYSIS_IMPORTS = (
-    "elephant.statistics",
-    "quantities",
     "scipy.interpolate",
     "scipy.ndimage",
     "scipy.special",
-    "scipy.stats",
 )
 # Spike-time tables are read with pandas; every other input goes through neo (NIX files
 # through nixio, NWB files through pynwb).
@@ -137,7 +134,7 @@ def first_use_imports(paths: Sequence[Path]) -> list[str]:
     Examples
     --------
     >>> first_use_imports([Path("a.csv")])[-1], "neo.io" in first_use_imports([Path("b.smr")])
-    ('scipy.stats', True)
+    ('scipy.special', True)
     """
     suffixes = {path.suffix.lower() for path in paths}
     modules = list(ANALYSIS_IMPORTS)
