@@ -228,6 +228,9 @@ def test_curate_command_validates_and_records(
     assert main(["curate", str(out), "drn01/zz", "--exclude", "--reason", "x"]) == 2
     err = capsys.readouterr().err
     assert "no unit 'zz'" in err and "Traceback" not in err
+    assert "did you mean 'a' or 'b' or 'c'?" in err  # the recording's units
+    assert main(["curate", str(out), "drn0", "--exclude", "--reason", "x"]) == 2
+    assert "did you mean 'drn01' or 'drn02'?" in capsys.readouterr().err
     assert main(["curate", str(out), "drn07", "--end", "100", "--reason", "x"]) == 2
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

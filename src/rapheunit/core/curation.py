@@ -23,6 +23,7 @@ reported and nothing is applied from it.
 
 from __future__ import annotations
 
+import difflib
 import getpass
 import tomllib
 from collections.abc import Iterable, Sequence
@@ -205,7 +206,10 @@ def _recording_row(results: Path, recording: str) -> dict[str, Any]:
     table = _read_table(results / "recordings.csv")
     rows = table[table["recording"].astype(str) == recording]
     if rows.empty:
-        raise BadParameterError(f"no recording {recording!r} in recordings.csv", results)
+        raise BadParameterError(
+            f"no recording {recording!r} in recordings.csv"
+            f"{_closest(recording, table['recording'].astype(str))}", results
+        )
     return rows.iloc[0].fillna("").to_dict()
 
 
@@ -213,9 +217,21 @@ def _check_unit(results: Path, recording: str, unit: str) -> None:
     table = _read_table(results / "units.csv")
     mine = (table["recording"].astype(str) == recording) & (table["unit"].astype(str) == unit)
     if not mine.any():
+        known = table.loc[table["recording"].astype(str) == recording, "unit"].astype(str)
         raise BadParameterError(
-            f"no unit {unit!r} of recording {recording!r} in units.csv", results
+            f"no unit {unit!r} of recording {recording!r} in units.csv{_closest(unit, known)}",
+            results,
         )
+
+
+def _closest(name: str, known: Iterable[str]) -> str:
+    """A hint naming the known names most like ``name`` (or all of them when few)."""
+    names = sorted(set(known))
+    # a short form of a long name ("drn01" for "drn01_5ht_clock") first, then look-alikes
+    close = ([n for n in names if n.startswith(name)][:3]
+             or difflib.get_close_matches(name, names, n=3, cutoff=0.4)
+             or (names if len(names) <= 5 else []))
+    return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
 
 
 def _read_table(path: Path) -> pd.DataFrame:
