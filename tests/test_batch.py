@@ -148,3 +148,29 @@ def test_a_batch_imports_up_front_what_the_analysis_imports_on_first_use() -> No
     ).stdout
     new = json.loads(output.strip().splitlines()[-1])
     assert not [name for name in new if name.split(".")[0] in heavy], new
+
+
+def test_waveforms_are_measured_once_per_unit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rapheunit.core.model import Injection, Recording, Unit
+    from rapheunit.measures import analysis, classify, qc_metrics, waveform
+    from rapheunit.run.pipeline import measure
+
+    calls: list[str] = []
+    original = waveform.unit_waveform_features
+
+    def counted(unit: Unit, *window: float | None) -> waveform.WaveformFeatures:
+        calls.append(unit.id)
+        return original(unit, *window)
+
+    for module in (analysis, classify, qc_metrics):
+        monkeypatch.setattr(module, "unit_waveform_features", counted)
+    rng = np.random.default_rng(0)
+    template = -np.hanning(40)
+    units = [Unit(f"u{k}", np.sort(rng.uniform(0.0, 600.0, 400)),
+                  np.tile(template, (400, 1)) * 80.0 + rng.normal(0.0, 2.0, (400, 40)),
+                  20_000.0, "uV") for k in range(3)]
+    recording = Recording("r", Path("r.nix"), 0.0, 600.0, units,
+                          [Injection(300.0, "ipsapirone", 5.0, "ug/kg", 5.0)])
+    analysis_result = measure(recording)
+    assert sorted(calls) == ["u0", "u1", "u2"]  # verdicts, QC and report share one
+    assert set(analysis_result.waveforms) == {"u0", "u1", "u2"}

@@ -120,6 +120,9 @@ def measure_recording(recording: Recording, settings: MeasureSettings) -> Record
     """
     epochs = settings.epochs
     baseline = baseline_window(recording, epochs)
+    # Measured once, read by the verdicts, QC and the report.
+    waveforms = {unit.id: unit_waveform_features(unit, baseline.start_s, baseline.stop_s)
+                 for unit in recording.units}
     doses = dose_rates(recording, epochs)
     choice = settings.classification
     verdicts = classify_recording(
@@ -131,16 +134,15 @@ def measure_recording(recording: Recording, settings: MeasureSettings) -> Record
         dose_rows=doses,
         burst_isi_s=choice.burst_isi_s,
         recovery_pct=epochs.recovery_pct,
+        waveforms=waveforms,
     ).table
-    quality = qc_table(recording, epochs, settings.qc).drop(columns="recording")
+    quality = qc_table(recording, epochs, settings.qc, waveforms).drop(columns="recording")
     units = (
         unit_table(recording, baseline, epochs)
         .merge(verdicts, on="unit", how="left")
         .merge(quality, on="unit", how="left")
     )
     timecourse = timecourse_table(recording, params=settings.timecourse, epochs=epochs)
-    waveforms = {unit.id: unit_waveform_features(unit, baseline.start_s, baseline.stop_s)
-                 for unit in recording.units}
     implausible = [text for unit_id, features in waveforms.items()
                    for text in amplitude_warning(unit_id, features)]
     return RecordingAnalysis(

@@ -322,6 +322,7 @@ def classify_recording(
     dose_rows: pd.DataFrame | None = None,
     burst_isi_s: float = BURST_ISI_S,
     recovery_pct: float = RECOVERY_PCT_BASELINE,
+    waveforms: Mapping[str, WaveformFeatures] | None = None,
 ) -> RecordingClassification:
     """Compute baseline features and classify every unit of ``recording``.
 
@@ -340,6 +341,9 @@ def classify_recording(
         Intraburst ISI limit for the firing features.
     recovery_pct : float
         Firing after the antagonist that counts as recovered (confirmation).
+    waveforms : dict, optional
+        Unit id -> waveform features already measured over ``baseline``; reused for
+        each unit present through the whole baseline (measured again otherwise).
 
     Returns
     -------
@@ -366,9 +370,10 @@ def classify_recording(
     for unit in recording.units:
         start, stop = _unit_baseline(baseline, unit.id)
         span = present_span(unit.spike_times, start, stop)
+        measured = (waveforms or {}).get(unit.id) if span == (start, stop) else None
         result = classify_unit(
             firing_features(unit.spike_times, *span, burst_isi_s=burst_isi_s),
-            unit_waveform_features(unit, *span) if unit.has_waveforms else None,
+            (measured or unit_waveform_features(unit, *span)) if unit.has_waveforms else None,
             rule_set=rule_set,
             overrides=overrides,
             config=config,

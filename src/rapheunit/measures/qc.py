@@ -90,6 +90,7 @@ from rapheunit.measures.qc_registry import (
     QCMetric,
     Threshold,
 )
+from rapheunit.measures.waveform import WaveformFeatures
 
 # The QC API. The parameters (qc_params), the computations (qc_metrics) and the
 # registry (qc_registry) live in their own modules and are imported from here as well.
@@ -138,6 +139,7 @@ def qc_unit(
     *,
     params: QCParams = DEFAULT_QC_PARAMS,
     epochs: EpochParams | None = None,
+    waveform: WaveformFeatures | None = None,
 ) -> QCResult:
     """Compute every QC metric of one unit and its ``pass``/``warn``/``fail`` status.
 
@@ -175,7 +177,8 @@ def qc_unit(
         unit = recording.unit(unit)
     baseline = baseline_window(recording, epochs)
     context = UnitContext(
-        recording, unit, epochs, baseline, spikes_in_window(unit.spike_times, baseline)
+        recording, unit, epochs, baseline, spikes_in_window(unit.spike_times, baseline),
+        waveform=waveform,
     )
     values: dict[str, Any] = {}
     for metric in QC_METRICS.values():
@@ -226,6 +229,7 @@ def qc_table(
     recording: Recording,
     epochs: EpochParams | None = None,
     params: QCParams | None = None,
+    waveforms: Mapping[str, WaveformFeatures] | None = None,
 ) -> pd.DataFrame:
     """One row per unit: ``recording``, ``unit``, ``qc_status``, ``qc_flags``, ``qc_reasons``
     and every metric column of :data:`QC_COLUMNS`.
@@ -246,9 +250,10 @@ def qc_table(
     [['a', 'pass', ''], ['b', 'fail', 'possible_unit_loss;no_recovery_after_antagonist']]
     """
     params = params or QCParams()
+    waveforms = waveforms or {}
     rows = [
-        {"recording": recording.name} | qc_unit(recording, unit, params=params,
-                                                 epochs=epochs).as_row()
+        {"recording": recording.name} | qc_unit(recording, unit, params=params, epochs=epochs,
+                                                 waveform=waveforms.get(unit.id)).as_row()
         for unit in recording.units
     ]
     return pd.DataFrame(rows, columns=[*TABLE_COLUMNS, *QC_COLUMNS])

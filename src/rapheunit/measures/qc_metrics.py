@@ -24,7 +24,7 @@ from rapheunit.core.epochs import (
 from rapheunit.core.markers import AGONIST, ANTAGONIST, drug_role
 from rapheunit.core.model import Recording, Unit
 from rapheunit.measures.qc_params import DEFAULT_QC_PARAMS, REFRACTORY_S, QCParams
-from rapheunit.measures.waveform import unit_waveform_features
+from rapheunit.measures.waveform import WaveformFeatures, unit_waveform_features
 
 # Fewer per-spike amplitudes than this give no drift estimate.
 MIN_SPIKES_FOR_DRIFT = 20
@@ -42,10 +42,20 @@ class UnitContext:
     baseline: Window
     baseline_spikes: np.ndarray
     nan_reasons: dict[str, str] = field(default_factory=dict)
+    # The unit's waveform features over the baseline, when already measured.
+    waveform: WaveformFeatures | None = None
 
     @property
     def baseline_rate_hz(self) -> float:
         return rate_in_window(self.unit.spike_times, self.baseline)
+
+    def waveform_features(self) -> WaveformFeatures:
+        """The unit's waveform features over the baseline, measured once."""
+        if self.waveform is None:
+            self.waveform = unit_waveform_features(
+                self.unit, self.baseline.start_s, self.baseline.stop_s
+            )
+        return self.waveform
 
     def missing(self, columns: tuple[str, ...], reason: str) -> dict[str, float]:
         """NaN for ``columns``, recording why."""
@@ -196,7 +206,7 @@ def waveform_quality(context: UnitContext, params: QCParams) -> dict[str, Any]:
     unit = context.unit
     if not unit.has_waveforms:
         return context.missing(("baseline_snr", "amplitude_drift_pct"), "no waveforms")
-    features = unit_waveform_features(unit, context.baseline.start_s, context.baseline.stop_s)
+    features = context.waveform_features()
     values = {"baseline_snr": features.waveform_snr}
     if not np.isfinite(features.waveform_snr):
         context.nan_reasons["baseline_snr"] = features.reasons.get("waveform_snr", "not measured")
