@@ -453,3 +453,29 @@ def test_bare_response_windows_are_drawn_unlabelled() -> None:
     assert [(p.vertices[:, 0].min(), p.vertices[:, 0].max()) for p in bars.get_paths()] == [
         (400.0, 460.0)]
     assert [t.get_text() for t in lane.texts] == [""]
+
+
+def test_unit_page_moves_panels_left_when_one_is_empty() -> None:
+    from rapheunit.core.model import Injection, Recording, Unit
+    from rapheunit.run.pipeline import measure
+    from rapheunit.viz.unit_page import UnitPage
+
+    template = spike_template(2.2, shape="triphasic", amplitude_uv=100.0)
+    spikes = np.arange(0.0, 600.0, 0.8)
+    with_waveforms = Unit("w", spikes, np.tile(template, (spikes.size, 1)), 25_000.0, "uV")
+    bare = Unit("b", spikes)
+    doses = pd.DataFrame({"drug": ["ipsapirone"], "dose": [5.0], "dose_unit": ["ug/kg"],
+                          "cumulative_dose": [5.0], "injection_time_s": [300.0],
+                          "window_start_s": [420.0], "window_stop_s": [480.0],
+                          "rate_hz": [1.0], "pct_baseline": [80.0]})
+    recording = Recording("r", Path("r.nix"), 0.0, 600.0, [bare, with_waveforms],
+                          [Injection(300.0, "ipsapirone", 5.0, "ug/kg", 5.0)])
+    page = UnitPage(measure(recording))
+    third, fourth = page.panels[2:]
+    page.draw(bare, doses=doses)  # no waveform: the dose panel takes the third slot
+    assert third.get_visible() and not fourth.get_visible()
+    assert third.get_xscale() == "log" and "% of baseline" in third.get_ylabel()
+    page.draw(with_waveforms, doses=doses)  # the same page redrawn for the next unit
+    assert third.get_visible() and fourth.get_visible()
+    assert third.get_xscale() == "linear" and third.get_xlabel() == "Time (ms)"
+    assert fourth.get_xscale() == "log"

@@ -99,13 +99,19 @@ class UnitPage:
         isi_histogram_plot(baseline_spikes, ax=self.panels[0])
         autocorrelogram_plot(baseline_spikes, ax=self.panels[1])
         waveform = analysis.waveforms[unit.id]
-        self.panels[2].set_visible(waveform.has_measures)
-        if waveform.has_measures:
-            waveform_plot(waveform, ax=self.panels[2])
         unit_doses = pd.DataFrame(columns=list(DOSE_TABLE_COLUMNS)) if doses is None else doses
-        self.panels[3].set_visible(not unit_doses.empty)
-        if not unit_doses.empty:
-            dose_response_plot(unit_doses, fit, ax=self.panels[3])
+        # Panels with something to show fill the free slots from the left; the rest are hidden.
+        drawers = [
+            *([lambda ax: waveform_plot(waveform, ax=ax)] if waveform.has_measures else []),
+            *([lambda ax: dose_response_plot(unit_doses, fit, ax=ax)]
+              if not unit_doses.empty else []),
+        ]
+        for index, slot in enumerate(self.panels[2:]):
+            slot.set_visible(index < len(drawers))
+            if index < len(drawers):
+                if slot.get_xscale() != "linear":  # the slot held the log-dose plot before
+                    slot.set_xscale("linear")
+                drawers[index](slot)
         _compact(ax for ax in self.figure.axes if ax is not self.lane_ax)
         make_room_for_labels(self.figure)
         return self.figure
