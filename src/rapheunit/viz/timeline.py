@@ -372,6 +372,7 @@ def raster_strip(
     ax.set_xlim(t_start, t_stop)
     ax.set_ylim(-0.5, len(trains) - 0.5)
     ax.set_yticks(range(len(trains)), list(row_labels) if row_labels else [""] * len(trains))
+    ax.tick_params(axis="y", length=0 if not row_labels else 3.5)  # no bare tick marks
     ax.set_xlabel("Time (s)")
     return ax
 
