@@ -581,3 +581,25 @@ def test_a_result_without_its_recording_gets_tables_without_figures(
     assert "&lt;img src=x onerror=&#34;alert(2)&#34;&gt;" in html  # unit ids still escaped
     n_injections = len(hostile_recording.injections)
     assert html.count("<td>doses table</td>") == n_injections  # schedule from the dose rows
+
+
+def test_notebook_html_values_are_all_filled_and_right() -> None:
+    import re
+
+    from rapheunit.core.display import recording_html, unit_html
+
+    spikes = np.r_[np.arange(0.0, 300.0, 0.5), np.arange(300.0, 600.0, 1.25)]
+    unit = Unit("u", spikes)
+    recording = Recording("r", Path("r.csv"), 0.0, 600.0, [unit],
+                          [Injection(300.0, "ipsapirone", 5.0, "ug/kg", 5.0)])
+    cells = dict(re.findall(r"<tr><td>([^<]+)</td><td>([^<]*)</td></tr>",
+                            unit_html(unit, recording)))
+    assert all(value.strip() not in {"", "—", "nan"} for value in cells.values()), cells
+    # the 180 s before the first injection hold 360 spikes at 2 Hz
+    assert float(cells["baseline rate (Hz)"]) == pytest.approx(2.0)
+    assert int(cells["spikes"]) == spikes.size
+    assert float(cells["rate over its span (Hz)"]) == pytest.approx(
+        (spikes.size - 1) / (spikes[-1] - spikes[0]), rel=1e-3)
+    html = recording_html(recording)
+    assert f"<td>u</td><td>{spikes.size}</td><td>2</td>" in html
+    assert "<td>300</td><td>ipsapirone</td><td>5</td>" in html
