@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 import time
 from pathlib import Path
 from xml.etree import ElementTree
@@ -33,7 +34,6 @@ from rapheunit.viz.plot import new_axes
 from rapheunit.viz.report import (
     render_recording_report,
     write_index,
-    write_recording_pdf,
     write_recording_report,
 )
 from rapheunit.viz.unit_page import UnitPage, unit_figure
@@ -43,6 +43,8 @@ SCRIPT = "<script>alert(1)</script>"
 IMG_ATTACK = '<img src=x onerror="alert(2)">'
 PARAMS = {"rapheunit_version": "test", "parameters": AnalysisOptions().as_dict()}
 REPORT_BUDGET_MINIMAL_FIGURES = 40
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "recordings"
 
 
 def _result(
@@ -214,11 +216,61 @@ def test_write_recording_report_writes_inside_the_reports_folder(
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temp files left
 
 
-def test_pdf_has_one_page_per_unit(hostile_recording: Recording, tmp_path: Path) -> None:
-    path = write_recording_pdf(_result(hostile_recording), tmp_path)
-    content = path.read_bytes()
-    assert content.startswith(b"%PDF")
-    assert len(re.findall(rb"/Type\s*/Page\b", content)) == len(hostile_recording.units)
+def pdf_text(content: bytes) -> str:
+    """The text drawn in an uncompressed PDF (``pdf.compression = 0``), squeezed for search.
+
+    A PDF writes text as ``(string) Tj`` or ``[(str) kern (ing)] TJ``; this joins the
+    strings, drops control bytes (two-byte glyph codes) and whitespace, and the letter pairs
+    a font may draw as one ligature glyph ("fi", "fl"): compare with :func:`squeezed`.
+    """
+    pieces = []
+    for array, single in re.findall(rb"\[(.*?)\]\s*TJ|\(((?:\\.|[^\\)])*)\)\s*Tj", content, re.S):
+        strings = re.findall(rb"\(((?:\\.|[^\\)])*)\)", array) if array else [single]
+        pieces.append(b"".join(strings).replace(b"\\(", b"(").replace(b"\\)", b")"))
+    return squeezed(b"".join(pieces).decode("latin-1"))
+
+
+def squeezed(text: str) -> str:
+    """``text`` without whitespace, NUL bytes and ligature letter pairs (see :func:`pdf_text`)."""
+    text = re.sub(r"[\s\x00-\x1f]+", "", text)  # ligature glyphs get low codes
+    return re.sub("ffi|ffl|fi|fl|ff", "", text)
+
+
+def _headings(html: str) -> list[str]:
+    return [re.sub(r"<[^>]+>", "", heading).strip()
+            for heading in re.findall(r"<h[23][^>]*>(.*?)</h[23]>", html, re.S)]
+
+
+def test_pdfs_have_every_section_of_the_html_pages(tmp_path: Path) -> None:
+    import matplotlib
+
+    from rapheunit.cli import main
+
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    _raw_recording(inputs)  # spike detection
+    shutil.copy(EXAMPLES / "drn02_mixed.nix", inputs)  # a dose series with WAY-100635 after it
+    out = tmp_path / "out"
+    with matplotlib.rc_context({"pdf.compression": 0}):  # the test reads the text back
+        assert main(["analyze", str(inputs), "--out", str(out), "--pdf", "--jobs", "1",
+                     "--quiet"]) == 0
+    reports = out / "reports"
+    seen = set()
+    for name in ("raw_cell", "drn02_mixed", "index"):
+        html = (reports / f"{name}.html").read_text(encoding="utf-8")
+        pdf = reports / ("batch.pdf" if name == "index" else f"{name}.pdf")
+        text = pdf_text(pdf.read_bytes())
+        for heading in _headings(html):
+            seen.add(heading.split()[0])
+            if heading.startswith("Unit "):  # "Unit unit1 putative_5ht QC pass" in the HTML
+                heading = " ".join(heading.split()[:2])
+            assert squeezed(heading) in text, (name, heading)
+    # the sections that matter most were among them
+    assert {"Spike", "Time", "Unit", "Injections", "Population:", "Recordings"} <= seen
+    units = pd.read_csv(out / "units.csv")
+    drn02 = pdf_text((reports / "drn02_mixed.pdf").read_bytes())
+    for row in units[units["recording"] == "drn02_mixed"].itertuples():
+        assert squeezed(f"Unit {row.unit}: {row.classification}") in drn02
 
 
 def test_page_reuse_leaves_no_trace_of_the_previous_unit(hostile_recording: Recording) -> None:
@@ -603,3 +655,23 @@ def test_notebook_html_values_are_all_filled_and_right() -> None:
     html = recording_html(recording)
     assert f"<td>u</td><td>{spikes.size}</td><td>2</td>" in html
     assert "<td>300</td><td>ipsapirone</td><td>5</td>" in html
+
+
+def test_index_shows_the_group_comparison() -> None:
+    from rapheunit.viz.report import render_index
+
+    recordings = pd.DataFrame({"recording": ["a"], "status": ["ok"], "n_units": [1]})
+    units = pd.DataFrame({"recording": ["a"], "unit": ["u"], "classification": ["putative_5ht"]})
+    groups = pd.DataFrame({
+        "measure": ["ed50"], "drug": ["ipsapirone"], "group_by": ["strain"],
+        "group_a": ["wild"], "group_b": ["ko"], "contrast": ["ratio b/a"],
+        "contrast_estimate": [2.5], "ci_low": [1.25], "ci_high": [5.0], "test": ["t"],
+        "statistic": [3.5], "df": [6.0], "p": [0.0129]})
+    html = render_index(recordings, units, groups=groups,
+                        params={"parameters": {"population": {"group_by": "strain"}}})
+    assert "<h2>Group comparison (strain)</h2>" in html
+    row = re.search(r"<tr><td>ed50</td>.*?</tr>", html, re.S).group(0)
+    cells = re.findall(r"<td>(.*?)</td>", row)
+    assert cells == ["ed50", "ipsapirone", "wild", "ko", "ratio b/a", "2.5", "1.25", "5", "t",
+                     "3.5", "6", "0.0129"]
+    assert "Group comparison" not in render_index(recordings, units)

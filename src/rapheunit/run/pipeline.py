@@ -239,17 +239,13 @@ def write_report(result: RecordingResult, out: Path, options: AnalysisOptions) -
     from rapheunit.viz.report import write_recording_report  # only when reports are written
 
     units = _with_population(with_fits(result.units, result.fits), options)
-    write_recording_report(
-        result,
-        out,
-        units_table=units,
-        params={"rapheunit_version": VERSION, "parameters": options.as_dict()},
-    )
+    params = {"rapheunit_version": VERSION, "parameters": options.as_dict()}
+    write_recording_report(result, out, units_table=units, params=params)
     from rapheunit.viz.export import write_recording_extras
 
     extras = options.report
     write_recording_extras(result, units, out, figures=extras.figures,
-                           figure_format=extras.figure_format, pdf=extras.pdf)
+                           figure_format=extras.figure_format, pdf=extras.pdf, params=params)
 
 
 def _with_population(units: pd.DataFrame, options: AnalysisOptions) -> pd.DataFrame:
@@ -383,11 +379,12 @@ def analyze(
             from rapheunit.viz.report import write_index  # only when reports are written
 
             write_index(batch.recordings, batch.units, report_out, summary=batch.summary,
-                        population=batch.population, params=batch.params)
+                        population=batch.population, groups=batch.groups,
+                        params=batch.params)
             from rapheunit.viz.export import write_batch_extras
 
             extras = options.report
-            write_batch_extras(batch.summary, batch.population, report_out,
+            write_batch_extras(batch, report_out,
                                figures=extras.figures, figure_format=extras.figure_format,
                                pdf=extras.pdf, group_by=options.population.group_by)
     return batch

@@ -9,6 +9,7 @@ those tables later show without a change here. It only reads the tables.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,8 @@ GROUP_COLUMN = "group"
 
 def population_sections(summary: pd.DataFrame, population: pd.DataFrame,
                         units: pd.DataFrame, select: str | None = None,
-                        group_by: str | None = None) -> list[dict[str, Any]]:
+                        group_by: str | None = None,
+                        keep: Callable[[Figure], Any] = figure_data_uri) -> list[dict[str, Any]]:
     """One section per summary row: title, figure, headline lines and the raw rows.
 
     Parameters
@@ -42,6 +44,8 @@ def population_sections(summary: pd.DataFrame, population: pd.DataFrame,
         The selection query, shown as it was given.
     group_by : str, optional
         The ``--group-by`` column; ``group`` without one.
+    keep : callable
+        What to keep of each figure: a data URI for the page by default.
     """
     group = group_by or GROUP_COLUMN
     if summary.empty or "drug" not in summary.columns:
@@ -51,7 +55,7 @@ def population_sections(summary: pd.DataFrame, population: pd.DataFrame,
         points = _matching(population, row, group)
         sections.append({
             "title": _title(row, group),
-            "figure": _figure(points, row, group),
+            "figure": keep(population_figure(points, row, group)),
             "headline": _headline(row),
             "selection": _selection(row, units, select, group),
             "summary_items": [(key, value) for key, value in row.items()],
@@ -76,10 +80,6 @@ def _title(row: dict[str, Any], group: str) -> str:
     value = row.get(group)
     suffix = f" ({group} {value})" if value not in (None, "all") else ""
     return f"{row['drug']}{suffix}"
-
-
-def _figure(points: pd.DataFrame, row: dict[str, Any], group: str) -> str:
-    return figure_data_uri(population_figure(points, row, group))
 
 
 def population_figure(points: pd.DataFrame, row: dict[str, Any], group: str) -> Figure:

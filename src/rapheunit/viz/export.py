@@ -10,7 +10,7 @@ SVG and PDF are vector (text kept as text); PNG is written at
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from matplotlib import rc_context
@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from rapheunit.core.model import Unit
 from rapheunit.io.output import write_atomic
 from rapheunit.viz.batch_page import population_figures
-from rapheunit.viz.html import REPORTS_DIR, SVG_SETTINGS, report_filename
+from rapheunit.viz.html import SVG_SETTINGS, report_filename
 from rapheunit.viz.plot import (
     autocorrelogram_plot,
     dose_response_plot,
@@ -31,17 +31,16 @@ from rapheunit.viz.plot import (
 from rapheunit.viz.sections import rows_of, unit_row, unit_rows
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from matplotlib.axes import Axes
 
     from rapheunit.measures.analysis import RecordingAnalysis
-    from rapheunit.measures.results import RecordingResult
+    from rapheunit.measures.results import BatchResult, RecordingResult
 
 FIGURE_FORMATS = ("svg", "pdf", "png")
 # Journals ask for >= 300 dpi for raster figures (e.g. Elsevier and Springer artwork guides).
 EXPORT_DPI = 300
-BATCH_PDF_NAME = "batch.pdf"
 # Journal artwork sizes (Elsevier and Springer guides): one column 85 mm, the full page
 # 180 mm; text 6-8 pt at print size. Each small panel is drawn for one column, the time
 # panel for the page, so that they go in unscaled (5 mm kept for labels out of the axes).
@@ -122,39 +121,26 @@ def export_population(summary: pd.DataFrame, population: pd.DataFrame, folder: s
     ]
 
 
-def write_batch_pdf(summary: pd.DataFrame, population: pd.DataFrame, out_dir: str | Path,
-                    group_by: str | None = None) -> Path | None:
-    """``reports/batch.pdf``: one page per population figure (None when there is none)."""
-    from matplotlib.backends.backend_pdf import PdfPages
-
-    figures = population_figures(summary, population, group_by)
-    if not figures:
-        return None
-
-    def write(tmp: Path) -> None:
-        with PdfPages(tmp) as pdf:
-            for figure in figures.values():
-                pdf.savefig(figure, bbox_inches="tight")
-
-    return write_atomic(Path(out_dir) / REPORTS_DIR / BATCH_PDF_NAME, write)
-
-
 def write_recording_extras(result: RecordingResult, units: pd.DataFrame, out: str | Path, *,
-                           figures: str | Path | None, figure_format: str, pdf: bool) -> None:
+                           figures: str | Path | None, figure_format: str, pdf: bool,
+                           params: Mapping[str, Any] | None = None) -> None:
     """A loaded recording's panels into ``figures`` (when given) and its PDF (``pdf``)."""
     if figures is not None and result.analysis is not None:
         export_unit_panels(result.analysis, units, result.doses, Path(figures), figure_format)
     if pdf:
-        from rapheunit.viz.report import write_recording_pdf
+        from rapheunit.viz.pdf_report import write_recording_pdf
 
-        write_recording_pdf(result, out, units_table=units)
+        write_recording_pdf(result, out, units_table=units, params=params)
 
 
-def write_batch_extras(summary: pd.DataFrame, population: pd.DataFrame, out: str | Path, *,
+def write_batch_extras(batch: BatchResult, out: str | Path, *,
                        figures: str | Path | None, figure_format: str, pdf: bool,
                        group_by: str | None = None) -> None:
     """The population plots into ``figures`` (when given) and ``reports/batch.pdf`` (``pdf``)."""
     if figures is not None:
-        export_population(summary, population, Path(figures), figure_format, group_by)
+        export_population(batch.summary, batch.population, Path(figures), figure_format,
+                          group_by)
     if pdf:
-        write_batch_pdf(summary, population, out, group_by)
+        from rapheunit.viz.pdf_report import write_batch_pdf
+
+        write_batch_pdf(batch, out)

@@ -29,16 +29,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from matplotlib.backends.backend_pdf import PdfPages
 
 from rapheunit.core.messages import condensed
 from rapheunit.core.version import VERSION
-from rapheunit.io.output import write_atomic
 from rapheunit.viz.batch_page import is_dose_series, population_sections, selected_rows
 from rapheunit.viz.html import (
     INDEX_NAME,
     REPORTS_DIR,
     environment,
+    figure_data_uri,
     report_filename,
     report_path,
     write_html,
@@ -46,6 +45,7 @@ from rapheunit.viz.html import (
 from rapheunit.viz.sections import (
     DETECTION_COLUMNS,
     TIMECOURSE_METRIC_COLUMNS,
+    FigureSink,
     detection_sections,
     injection_records,
     injections_from_doses,
@@ -53,12 +53,7 @@ from rapheunit.viz.sections import (
     provenance_items,
     rows_of,
     timecourse_sections,
-    unit_row,
-    unit_rows,
     unit_sections,
-)
-from rapheunit.viz.unit_page import (
-    UnitPage,
 )
 
 if TYPE_CHECKING:
@@ -75,7 +70,24 @@ def render_recording_report(
     doses_table: pd.DataFrame,
     params: Mapping[str, Any],
 ) -> str:
-    """The HTML report of one analysed (or failed) recording.
+    """The HTML report of one analysed (or failed) recording (see :func:`report_context`)."""
+    context = report_context(result, units_table=units_table, doses_table=doses_table,
+                             params=params)
+    return environment().get_template("report.html").render(**context)
+
+
+def report_context(
+    result: RecordingResult,
+    *,
+    units_table: pd.DataFrame,
+    doses_table: pd.DataFrame,
+    params: Mapping[str, Any],
+    keep: FigureSink = figure_data_uri,
+) -> dict[str, Any]:
+    """Everything the report of one analysed (or failed) recording shows, section by section.
+
+    The HTML page renders it; the PDF (:mod:`rapheunit.viz.pdf_report`) lays out the
+    same sections with the same figures (``keep`` says what is kept of each).
 
     Parameters
     ----------
@@ -91,10 +103,13 @@ def render_recording_report(
         The run's parameters as written to ``params.json``, shown as they are
         (the windows and rules drawn come from the result's own settings).
 
+    keep : callable
+        What to keep of each figure drawn: a data URI by default.
+
     Returns
     -------
-    str
-        One self-contained HTML document.
+    dict
+        The template's context.
 
     Notes
     -----
@@ -144,8 +159,8 @@ def render_recording_report(
                                    selected_rows(metrics, unit_table, select))
         context.update(
             injections=injections,
-            detections=detection_sections(recording),
-            timecourses=timecourse_sections(timecourse, metrics, injections),
+            detections=detection_sections(recording, keep),
+            timecourses=timecourse_sections(timecourse, metrics, injections, keep),
             timecourse_first=not series,
             timecourse_units_rule=f"units selected by {select}" if series and select else "",
             timecourse_params=settings.timecourse,
@@ -153,9 +168,9 @@ def render_recording_report(
             recovery_pct=settings.epochs.recovery_pct,
             annotations=recording.annotations if recording is not None else [],
             qc_rules=qc_rules.to_dict("records"),
-            units=unit_sections(result.analysis, unit_table, doses, qc_rules),
+            units=unit_sections(result.analysis, unit_table, doses, qc_rules, keep),
         )
-    return environment().get_template("report.html").render(**context)
+    return context
 
 
 
@@ -183,39 +198,6 @@ def write_recording_report(
         params=params or {},
     )
     return write_html(report_path(out_dir, str(result.recording_row["recording"])), html)
-
-
-def write_recording_pdf(
-    result: RecordingResult,
-    out_dir: str | Path,
-    *,
-    units_table: pd.DataFrame | None = None,
-    doses_table: pd.DataFrame | None = None,
-) -> Path | None:
-    """The report's unit figures as one PDF page each: ``reports/<name>.pdf``.
-
-    Returns None for a failed recording (nothing to draw).
-    """
-    analysis = result.analysis
-    if analysis is None or not result.ok:
-        return None
-    recording = analysis.recording
-    units = rows_of(result.units if units_table is None else units_table, recording.name)
-    doses = rows_of(result.doses if doses_table is None else doses_table, recording.name)
-    path = report_path(out_dir, recording.name).with_suffix(".pdf")
-
-    page = UnitPage(analysis)
-
-    def write(tmp: Path) -> None:
-        with PdfPages(tmp) as pdf:
-            for unit in recording.units:
-                row = unit_row(units, unit.id)
-                figure = page.draw(unit, doses=unit_rows(doses, unit.id),
-                                   fit=row if "fit_status" in row else None)
-                figure.suptitle(f"{recording.name} / {unit.id}", x=0.07, ha="left")
-                pdf.savefig(figure)
-
-    return write_atomic(path, write)
 
 
 def _counts(values: pd.Series) -> list[tuple[str, int]]:
@@ -248,19 +230,47 @@ def _index_records(
     return records
 
 
+# Columns of groups.csv shown on the batch page, in this order.
+COMPARISON_COLUMNS = (
+    "measure", "drug", "group_a", "group_b", "n_units_a", "n_units_b", "n_animals_a",
+    "n_animals_b", "estimate_a", "estimate_b", "measure_unit", "contrast", "contrast_estimate",
+    "ci_low", "ci_high", "confidence", "test", "statistic", "df", "p", "note",
+)
+
+
 def render_index(
     recordings_table: pd.DataFrame,
     units_table: pd.DataFrame,
     *,
     summary: pd.DataFrame | None = None,
     population: pd.DataFrame | None = None,
+    groups: pd.DataFrame | None = None,
     params: Mapping[str, Any] | None = None,
     reports_dir: Path | None = None,
 ) -> str:
     """The batch index page (see :func:`write_index`)."""
+    context = index_context(recordings_table, units_table, summary=summary,
+                            population=population, groups=groups, params=params,
+                            reports_dir=reports_dir)
+    return environment().get_template("index.html").render(**context)
+
+
+def index_context(
+    recordings_table: pd.DataFrame,
+    units_table: pd.DataFrame,
+    *,
+    summary: pd.DataFrame | None = None,
+    population: pd.DataFrame | None = None,
+    groups: pd.DataFrame | None = None,
+    params: Mapping[str, Any] | None = None,
+    reports_dir: Path | None = None,
+    keep: FigureSink = figure_data_uri,
+) -> dict[str, Any]:
+    """Everything the batch page shows (the HTML page and the batch PDF lay it out)."""
     records = _index_records(recordings_table, units_table, reports_dir)
     chosen = (params or {}).get("parameters", {}).get("population", {})
-    return environment().get_template("index.html").render(
+    comparisons = pd.DataFrame() if groups is None else groups
+    return dict(
         records=records,
         n_failed=sum(record["status"] != "ok" for record in records),
         n_units=len(units_table),
@@ -270,7 +280,10 @@ def render_index(
         populations=population_sections(
             pd.DataFrame() if summary is None else summary,
             pd.DataFrame() if population is None else population,
-            units_table, chosen.get("select"), chosen.get("group_by")),
+            units_table, chosen.get("select"), chosen.get("group_by"), keep),
+        comparisons=comparisons.to_dict("records"),
+        comparison_columns=[c for c in COMPARISON_COLUMNS if c in comparisons.columns],
+        group_by=chosen.get("group_by"),
         n_curated=int(units_table["curated"].fillna(False).astype(bool).sum())
         if "curated" in units_table else 0,
         version=VERSION,
@@ -285,15 +298,18 @@ def write_index(
     *,
     summary: pd.DataFrame | None = None,
     population: pd.DataFrame | None = None,
+    groups: pd.DataFrame | None = None,
     params: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``out_dir/reports/index.html``: the population result (``summary`` and
-    ``population`` tables, when given), then every recording with its status (and error),
-    unit, classification and QC counts, linked to its report when it has one.
+    ``population`` tables, when given) per drug and group, the group comparisons
+    (``groups``), then every recording with its status (and error), unit,
+    classification and QC counts, linked to its report when it has one.
     """
     reports_dir = Path(out_dir) / REPORTS_DIR
     html = render_index(batch_recordings_table, units_table, summary=summary,
-                        population=population, params=params, reports_dir=reports_dir)
+                        population=population, groups=groups, params=params,
+                        reports_dir=reports_dir)
     return write_html(reports_dir / INDEX_NAME, html)
 
 
@@ -309,5 +325,6 @@ def write_reports(batch: BatchResult, out_dir: str | Path) -> list[Path]:
         for result in batch.results
     ]
     index = write_index(batch.recordings, batch.units, out_dir, summary=batch.summary,
-                        population=batch.population, params=batch.params)
+                        population=batch.population, groups=batch.groups,
+                        params=batch.params)
     return [*paths, index]

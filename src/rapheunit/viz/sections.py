@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,10 @@ from rapheunit.viz.unit_page import (
 if TYPE_CHECKING:
     from rapheunit.measures.analysis import RecordingAnalysis
     from rapheunit.measures.results import RecordingResult
+
+# What a section keeps of each figure it draws: a data URI for the HTML page by default,
+# a copy of the figure for the PDF (the unit page is redrawn for the next unit).
+FigureSink = Callable[[Figure], Any]
 
 
 CLASSIFICATION_COLUMNS = (
@@ -153,6 +157,7 @@ def unit_sections(
     rows: pd.DataFrame,
     doses: pd.DataFrame,
     qc_rules: pd.DataFrame,
+    keep: FigureSink = figure_data_uri,
 ) -> list[dict[str, Any]]:
     """Every unit's template data; figures only while the analysis is in memory."""
     ids = list(dict.fromkeys(rows["unit"].astype(str))) if "unit" in rows else []
@@ -166,7 +171,7 @@ def unit_sections(
             unit = page.analysis.recording.unit(unit_id)
             facts["has_waveforms"] = unit.has_waveforms
             drawn = page.draw(unit, doses=unit_doses, fit=row if "fit_status" in row else None)
-            figure = figure_data_uri(drawn)
+            figure = keep(drawn)
         sections.append(_unit_context(facts, row, unit_doses, qc_rules, figure))
     return sections
 
@@ -174,18 +179,22 @@ def unit_sections(
 # --- recording-level sections -----------------------------------------------------------------
 
 
-def detection_sections(recording: Recording | None) -> list[dict[str, Any]]:
+def detection_sections(
+    recording: Recording | None, keep: FigureSink = figure_data_uri
+) -> list[dict[str, Any]]:
     """One record per detected channel (settings, units) with its excerpt figure."""
     if recording is None:
         return []
     return [
-        _channel_section(detection, channel)
+        _channel_section(detection, channel, keep)
         for detection in recording.detections
         for channel in detection.threshold
     ]
 
 
-def _channel_section(detection: DetectionResult, channel: int) -> dict[str, Any]:
+def _channel_section(
+    detection: DetectionResult, channel: int, keep: FigureSink
+) -> dict[str, Any]:
     units = [u for u in detection.units if u.annotations.get("channel") == channel]
     dominant = [u.id for u in units if u.annotations.get("dominant")]
     excerpt = detection.excerpts.get(channel)
@@ -193,7 +202,7 @@ def _channel_section(detection: DetectionResult, channel: int) -> dict[str, Any]
     if excerpt is not None:
         ax = new_figure(DETECTION_FIGURE_SIZE_IN).add_subplot()
         detection_excerpt_plot(excerpt, polarity=detection.params.polarity, ax=ax)
-        figure = figure_data_uri(ax.figure)
+        figure = keep(ax.figure)
     low_hz, high_hz = detection.params.band_hz
     return {
         # Units are named "<signal>#ch<channel>#<cluster>".
@@ -213,7 +222,8 @@ def _channel_section(detection: DetectionResult, channel: int) -> dict[str, Any]
 
 
 def timecourse_sections(
-    table: pd.DataFrame, metrics: pd.DataFrame, injections: list[dict[str, Any]]
+    table: pd.DataFrame, metrics: pd.DataFrame, injections: list[dict[str, Any]],
+    keep: FigureSink = figure_data_uri,
 ) -> list[dict[str, Any]]:
     """One record per injection of the time-course table: figure, metrics and context."""
     if table.empty:
@@ -231,9 +241,7 @@ def timecourse_sections(
                 "time_s": time_s,
                 "n_units": rows["unit"].nunique(),
                 "n_earlier": sum(injection["time_s"] < time_s for injection in injections),
-                "figure": figure_data_uri(
-                    timecourse_figure(plotted, before_injection=bool(before_it))
-                ),
+                "figure": keep(timecourse_figure(plotted, before_injection=bool(before_it))),
                 "metrics": event.to_dict("records"),
                 "pre_injection_reference": bool(before_it),
             }

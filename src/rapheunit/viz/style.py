@@ -108,13 +108,18 @@ def as_times(spike_times: np.ndarray) -> np.ndarray:
     return np.sort(times)
 
 
+def _plain_number(value: float, _position: int) -> str:
+    """Tick label "10", "0.5" (a module-level function: figures can then be copied)."""
+    return f"{value:g}"
+
+
 def log_x_axis(ax: Axes) -> None:
     """Log x axis with plain numbers ("10", "0.5") and unlabelled minor ticks.
 
     Plain labels read better than 10^n and skip mathtext, which is slow to draw.
     """
     ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_major_formatter(FuncFormatter(_plain_number))
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
