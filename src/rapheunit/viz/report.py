@@ -233,8 +233,8 @@ def _index_records(
 # Columns of groups.csv shown on the batch page, in this order.
 COMPARISON_COLUMNS = (
     "measure", "drug", "group_a", "group_b", "n_units_a", "n_units_b", "n_animals_a",
-    "n_animals_b", "estimate_a", "estimate_b", "measure_unit", "contrast", "contrast_estimate",
-    "ci_low", "ci_high", "confidence", "test", "statistic", "df", "p", "note",
+    "n_animals_b", "estimate_a", "estimate_b", "contrast", "contrast_estimate", "ci_low",
+    "ci_high", "test", "statistic", "df", "p", "note",
 )
 
 
