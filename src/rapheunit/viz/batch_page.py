@@ -73,7 +73,10 @@ def _matching(population: pd.DataFrame, row: dict[str, Any], group: str) -> pd.D
     if group in rows.columns and group in row:
         rows = rows[rows[group].astype(str) == str(row[group])]
     antagonist = rows["drug"].map(drug_role) == ANTAGONIST
-    return rows[(rows["drug"] == row["drug"]) | antagonist]
+    # the series first, in dose order, then the antagonist given after it
+    return (rows[(rows["drug"] == row["drug"]) | antagonist]
+            .assign(_after=antagonist).sort_values(["_after", "cumulative_dose"], kind="stable")
+            .drop(columns="_after"))
 
 
 def _title(row: dict[str, Any], group: str) -> str:
