@@ -83,6 +83,7 @@ from rapheunit.io.readers.neo_files import open_neo_io, read_neo
 from rapheunit.io.readers.nwb import read_nwb
 from rapheunit.io.readers.nwb import read_nwb_units as read_nwb_units
 from rapheunit.io.readers.signals import (
+    LAZY_READERS,
     RAW_SUFFIXES,
     DetectOptions,
     detect_in_neo,
@@ -327,7 +328,11 @@ def _read_content(path: Path, reader: str, options: LoadOptions) -> RawContent:
             return read_raw(path, options.detection)
         if reader == "NWBIO":
             return read_nwb(path, options.spike_channels)
-        content = read_neo(path, reader, options.spike_channels)
+        # Detecting: read the file's markers through the lazy reader too, so that no signal
+        # is ever loaded whole (its units are replaced by the detected ones anyway).
+        lazy = options.detection.detect and reader in LAZY_READERS
+        content = read_neo(path, LAZY_READERS[reader] if lazy else reader, options.spike_channels)
+        content.reader = reader
         if content.units and not options.detection.detect:
             return content
         # No spike trains (or --detect): find the units in the analog signals.

@@ -32,6 +32,9 @@ from rapheunit.detection.rawfile import open_raw, read_layout, sidecar_path
 from rapheunit.io.readers.content import RawContent, one_line
 
 RAW_SUFFIXES = (".raw", ".bin", ".dat")
+# neo readers that load every signal whole, and the rawio-based reader of the same files that
+# reads them lazily, chunk by chunk (a 10-min 20 kHz channel is ~100 MB as float64).
+LAZY_READERS = {"NixIO": "NixIOFr"}
 
 
 @dataclass(frozen=True)
@@ -108,8 +111,12 @@ def detect_in_neo(path: Path, reader_io: Any, options: DetectOptions) -> RawCont
     Units are named ``<signal>#ch<channel>#<cluster>``. In an episodic file
     (sweeps as segments) each sweep is detected on its own and the units of one
     signal and channel are joined across sweeps (:func:`join_sweeps`), with the
-    gaps between sweeps kept on the time axis.
+    gaps between sweeps kept on the time axis. A reader that would load every
+    signal whole (NixIO) is replaced by its lazy counterpart (:data:`LAZY_READERS`);
+    the content keeps the name of the reader given.
     """
+    reader = type(reader_io).__name__
+    reader_io = _lazy_io(path, reader_io)
     lazy = bool(getattr(reader_io, "support_lazy", False))
     try:
         with warnings.catch_warnings():
@@ -122,7 +129,8 @@ def detect_in_neo(path: Path, reader_io: Any, options: DetectOptions) -> RawCont
     results = []
     for segment in block.segments:
         for sig_index, proxy in enumerate(segment.analogsignals):
-            name = str(proxy.name or f"signal{sig_index}").replace("#", "_")
+            name = str(proxy.name or _shared_channel_name(proxy) or f"signal{sig_index}")
+            name = name.replace("#", "_")
             source = NeoSignalSource(proxy) if lazy else _loaded_source(proxy)
             results.append(_detected(source, options, path, name))
     if not results:
@@ -138,7 +146,7 @@ def detect_in_neo(path: Path, reader_io: Any, options: DetectOptions) -> RawCont
         marker_events=[],
         t_start=min(starts),
         t_stop=max(stops),
-        reader=type(reader_io).__name__,
+        reader=reader,
         warnings=[w for result in results for w in result.warnings],
         detections=results,
     )
@@ -195,6 +203,23 @@ def _joined_unit(unit_id: str, group: list[Unit]) -> Unit:
     waveforms = np.concatenate([np.asarray(unit.waveforms) for unit in group])[order]
     first = group[0]
     return replace(first, id=unit_id, spike_times=times, waveforms=waveforms)
+
+
+def _lazy_io(path: Path, reader_io: Any) -> Any:
+    """A reader of ``path`` that reads signals lazily, where ``reader_io`` would load them whole."""
+    lazy_name = LAZY_READERS.get(type(reader_io).__name__)
+    if lazy_name is None:
+        return reader_io
+    import neo.io
+
+    reader_io.close()
+    return getattr(neo.io, lazy_name)(str(path))
+
+
+def _shared_channel_name(proxy: Any) -> str:
+    """The signal's name where a rawio reader (NixIOFr) gives it only as every channel's name."""
+    names = set(getattr(proxy, "array_annotations", {}).get("channel_names", []))
+    return str(names.pop()) if len(names) == 1 else ""
 
 
 def _loaded_source(signal: Any) -> ArraySource:
