@@ -154,3 +154,27 @@ def test_a_nix_signal_is_read_lazily_and_gives_the_array_result(simulated, tmp_p
     assert [unit.id for unit in content.units] == [unit.id for unit in expected.units]
     for unit, reference in zip(content.units, expected.units, strict=True):
         np.testing.assert_array_equal(unit.spike_times, reference.spike_times)
+
+
+def test_a_nix_file_without_spike_trains_is_detected_lazily_without_the_flag(
+    simulated, tmp_path, monkeypatch
+):
+    from rapheunit.io.load import load
+
+    _, trace, _ = simulated
+    segment = neo.Segment()
+    segment.analogsignals.append(
+        neo.AnalogSignal(trace[:, None].astype(np.float32), units="uV", sampling_rate=FS * pq.Hz)
+    )
+    block = neo.Block()
+    block.segments.append(segment)
+    path = tmp_path / "signal_only.nix"
+    with neo.io.NixIO(str(path), mode="ow") as nix_file:
+        nix_file.write_block(block)
+    monkeypatch.setattr(signals, "_loaded_source", lambda signal: pytest.fail("loaded whole"))
+
+    recording = load(path)  # no --detect: the file has no spike trains
+    expected = detect_units(ArraySource(trace.astype(np.float32), FS, units="uV"))
+    assert recording.units and len(recording.units) == len(expected.units)
+    for unit, reference in zip(recording.units, expected.units, strict=True):
+        np.testing.assert_array_equal(unit.spike_times, reference.spike_times)

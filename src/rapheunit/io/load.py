@@ -87,6 +87,7 @@ from rapheunit.io.readers.signals import (
     RAW_SUFFIXES,
     DetectOptions,
     detect_in_neo,
+    has_spike_trains,
     is_raw_recording,
     read_raw,
 )
@@ -330,7 +331,7 @@ def _read_content(path: Path, reader: str, options: LoadOptions) -> RawContent:
             return read_nwb(path, options.spike_channels)
         # Detecting: read the file's markers through the lazy reader too, so that no signal
         # is ever loaded whole (its units are replaced by the detected ones anyway).
-        lazy = options.detection.detect and reader in LAZY_READERS
+        lazy = _detects_lazily(path, reader, options)
         content = read_neo(path, LAZY_READERS[reader] if lazy else reader, options.spike_channels)
         content.reader = reader
         if content.units and not options.detection.detect:
@@ -343,6 +344,19 @@ def _read_content(path: Path, reader: str, options: LoadOptions) -> RawContent:
         if error.path is None:  # raised below the loader: name the file
             raise type(error)(error.reason, path) from error
         raise
+
+
+def _detects_lazily(path: Path, reader: str, options: LoadOptions) -> bool:
+    """True when the units of ``path`` will be detected and its reader would load signals whole.
+
+    Units are detected with ``--detect``, or in a file without spike trains; events read as
+    spikes (``--spike-channel``) keep the file's own reader.
+    """
+    if reader not in LAZY_READERS:
+        return False
+    if options.detection.detect:
+        return True
+    return not options.spike_channels and not has_spike_trains(path, LAZY_READERS[reader])
 
 
 def _recording_stop(

@@ -105,6 +105,28 @@ def read_raw(path: Path, options: DetectOptions) -> RawContent:
     )
 
 
+def has_spike_trains(path: Path, lazy_reader: str) -> bool:
+    """Whether the header of ``path``, as the rawio-based ``lazy_reader`` sees it, has spike trains.
+
+    Only the header is parsed; a file it cannot parse counts as having spike trains, so that
+    its own reader reads it (and explains what is wrong).
+
+    Examples
+    --------
+    >>> has_spike_trains(Path("missing.nix"), "NixIOFr")
+    True
+    """
+    import neo.io
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with getattr(neo.io, lazy_reader)(str(path)) as reader_io:
+                return bool(reader_io.header["spike_channels"].size)
+    except Exception:  # neo raises anything on a corrupt file
+        return True
+
+
 def detect_in_neo(path: Path, reader_io: Any, options: DetectOptions) -> RawContent:
     """Detect units in every analog signal of a neo file, read lazily.
 
