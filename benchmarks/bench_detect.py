@@ -32,8 +32,9 @@ small ``time`` rather than from this one, whose pages Linux would count in)::
 
     /work/bench-venv/bin/python benchmarks/bench_detect.py --whole-process --minutes 10
 
-rapheunit runs from this checkout's ``src`` (``PYTHONPATH``), whatever the venv
-has installed, with ``--rapheunit-python`` (default: this interpreter).
+rapheunit runs from this checkout's ``src`` (``PYTHONPATH``; ``--rapheunit-src`` for
+another checkout, e.g. the code before a change), whatever the venv has installed, with
+``--rapheunit-python`` (default: this interpreter, so both tools share numpy and scipy).
 """
 
 from __future__ import annotations
@@ -346,6 +347,9 @@ def main() -> None:
     parser.add_argument(
         "--rapheunit-python", default=sys.executable, help="interpreter for rapheunit's side"
     )
+    parser.add_argument(
+        "--rapheunit-src", type=Path, default=REPO_SRC, help="src folder of the rapheunit to run"
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -463,7 +467,7 @@ def whole_process_report(args: argparse.Namespace, folder: Path) -> None:
     dead_time_ms = DEAD_TIME_MS[args.shape]
     path, truth = write_nix(folder, args.minutes, args.shape)
     # rapheunit from this checkout; one BLAS thread on both sides, as n_jobs=1.
-    env = dict(os.environ, PYTHONPATH=str(REPO_SRC), OMP_NUM_THREADS="1")
+    env = dict(os.environ, PYTHONPATH=str(args.rapheunit_src), OMP_NUM_THREADS="1")
     commands = whole_process_commands(args, path, folder, dead_time_ms)
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for _ in range(args.repeat):  # alternating: both tools meet the same machine load
