@@ -49,7 +49,10 @@ refuse the recording (:class:`~rapheunit.core.errors.RecordingTooLargeError`);
 too many waveform bytes drop the waveforms with a warning where the reader can
 skip them (rawio readers; pynwb never loads per-spike waveforms), and refuse
 the file where it cannot (NixIO, which also loads every raw signal: more than
-``MAX_SIGNAL_BYTES`` of it refuses the file).
+``MAX_SIGNAL_BYTES`` of it refuses the file). Where units are detected in a NIX
+file (``--detect``, or a file without spike trains) it is read with the lazy
+NixIOFr instead, markers included, so detection reads its signals chunk by
+chunk and never holds one whole (issue #17).
 """
 
 from __future__ import annotations

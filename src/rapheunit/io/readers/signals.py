@@ -3,7 +3,8 @@
 Both paths hand a bounded-memory :class:`~rapheunit.detection.detect.SignalSource` to
 :func:`~rapheunit.detection.detect.detect_units`, which reads it chunk by chunk: a raw
 file through positioned reads, a neo file through its lazy
-``AnalogSignalProxy`` objects. The :class:`~rapheunit.detection.detect.DetectionResult`
+``AnalogSignalProxy`` objects (a NIX file through NixIOFr: NixIO would load every
+signal whole). The :class:`~rapheunit.detection.detect.DetectionResult`
 travels with the content so that the report can show the threshold and a
 stretch of filtered signal.
 """
@@ -245,8 +246,8 @@ def _shared_channel_name(proxy: Any) -> str:
 
 
 def _loaded_source(signal: Any) -> ArraySource:
-    """A signal a non-lazy reader (NixIO) already loaded; its size was checked against
-    ``MAX_SIGNAL_BYTES`` before reading."""
+    """A signal a non-lazy reader without a lazy counterpart already loaded; its size was
+    checked against ``MAX_SIGNAL_BYTES`` before reading."""
     try:
         values, units = signal.rescale("uV").magnitude, "uV"
     except ValueError:  # not a voltage: keep the file's own unit
