@@ -304,7 +304,8 @@ def measure(contenders: list[tuple[str, int]], path: Path, folder: Path, repeat:
         for kind, n_jobs in contenders:
             out = folder / f"{kind}-{n_jobs}-{index}.json"
             command = [sys.executable, __file__, "--child", kind, str(path), str(out), str(n_jobs)]
-            subprocess.run(command, check=True)
+            # rapheunit from this checkout, not whatever the venv has installed.
+            subprocess.run(command, check=True, env=dict(os.environ, PYTHONPATH=str(REPO_SRC)))
             figures = json.loads(out.read_text()) | {"times": np.load(out.with_suffix(".npy"))}
             runs[(kind, n_jobs)].append(figures)
     best = {}
@@ -316,6 +317,8 @@ def measure(contenders: list[tuple[str, int]], path: Path, folder: Path, repeat:
 
 
 def agreement(detected: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    if str(REPO_SRC) not in sys.path:  # this checkout's rapheunit, not the venv's install
+        sys.path.insert(0, str(REPO_SRC))
     from rapheunit.detection.detect import spike_agreement
 
     return spike_agreement(detected, truth, TOLERANCE_S)
