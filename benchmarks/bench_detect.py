@@ -21,18 +21,35 @@ Each is run ``--repeat`` times (best wall time kept: the machine is shared).
 Printed: wall time, ratio to SpikeInterface, peak resident memory (total and
 above the post-import baseline), and precision / recall against the truth
 within 0.5 ms.
+
+``--whole-process`` measures what a user runs instead: the same kind of
+recording at 20 kHz in a NIX file (neo ``AnalogSignal`` in uV), and, paired and
+alternating, ``rapheunit analyze FILE --detect --no-report`` against
+SpikeInterface's ``read_nix`` -> ``bandpass_filter`` -> ``detect_peaks``
+(``n_jobs=1``) as whole processes, start-up and imports included, each under
+``/usr/bin/time`` (its peak RSS is the child's own: a process forked from the
+small ``time`` rather than from this one, whose pages Linux would count in)::
+
+    /work/bench-venv/bin/python benchmarks/bench_detect.py --whole-process --minutes 10
+
+rapheunit runs from this checkout's ``src`` (``PYTHONPATH``; ``--rapheunit-src`` for
+another checkout, e.g. the code before a change), whatever the venv has installed, with
+``--rapheunit-python`` (default: this interpreter, so both tools share numpy and scipy).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +68,25 @@ DEAD_TIME_MS = {"narrow": 1.0, "triphasic": 2.0}
 CHUNK_SAMPLES = 2**18  # rapheunit's default, given to SpikeInterface too
 WRITE_CHUNK = 2**22
 TOLERANCE_S = 0.5e-3
+NIX_FS = 20_000.0  # the whole-process recording: 20 kHz, as the issue's NIX files
+REPO_SRC = Path(__file__).resolve().parents[1] / "src"
+# SpikeInterface's side of the whole-process run, with the same settings as rapheunit's defaults.
+SPIKEINTERFACE_SCRIPT = """
+import sys, warnings
+import numpy as np
+warnings.simplefilter("ignore")
+from spikeinterface.extractors import read_nix
+from spikeinterface.preprocessing import bandpass_filter
+from spikeinterface.sortingcomponents.peak_detection import detect_peaks
+recording = read_nix(sys.argv[1], stream_id="0")
+filtered = bandpass_filter(recording, freq_min={low}, freq_max={high}, filter_order={order},
+                           dtype="float32")
+peaks = detect_peaks(filtered, method="by_channel",
+                     method_kwargs=dict(peak_sign="both", detect_threshold={threshold},
+                                        exclude_sweep_ms={dead_time}),
+                     job_kwargs=dict(n_jobs=1, chunk_size={chunk}, progress_bar=False))
+np.save(sys.argv[2], np.sort(peaks["sample_index"]) / recording.get_sampling_frequency())
+"""
 
 
 def narrow_shape(t_ms: np.ndarray) -> np.ndarray:
@@ -92,39 +128,77 @@ def truth_times(rng: np.random.Generator, duration_s: float) -> tuple[np.ndarray
     return all_times[separated], all_amplitudes[separated]
 
 
+def signal_chunks(
+    rng: np.random.Generator, n_samples: int, fs: float, shape: str
+) -> tuple[np.ndarray, np.ndarray, Iterator[np.ndarray]]:
+    """Truth times and amplitudes, and the signal (in noise SDs, float32) chunk by chunk."""
+    times, amplitudes = truth_times(rng, n_samples / fs)
+    return times, amplitudes, _chunks(rng, n_samples, fs, times * fs, amplitudes, shape)
+
+
+def _chunks(
+    rng: np.random.Generator,
+    n_samples: int,
+    fs: float,
+    centres: np.ndarray,
+    amplitudes: np.ndarray,
+    shape: str,
+) -> Iterator[np.ndarray]:
+    offsets = np.arange(round(-2e-3 * fs), round(3.2e-3 * fs) + 1)  # room for the broad shape
+    spike_shape = SHAPES[shape]
+    lfp_phases = rng.uniform(0, 2 * np.pi, 3)
+    for start in range(0, n_samples, WRITE_CHUNK):
+        stop = min(start + WRITE_CHUNK, n_samples)
+        chunk = rng.standard_normal(stop - start, dtype=np.float32)
+        t_s = np.arange(start, stop) / fs
+        for frequency, phase in zip((2.0, 5.0, 9.0), lfp_phases, strict=True):
+            chunk += np.float32(LFP_SD / np.sqrt(1.5)) * np.sin(
+                2 * np.pi * frequency * t_s + phase
+            ).astype(np.float32)
+        near = (centres > start - offsets.size) & (centres < stop + offsets.size)
+        samples = np.round(centres[near]).astype(np.int64)[:, None] + offsets
+        t_ms = (samples - centres[near][:, None]) / fs * 1000.0
+        values = amplitudes[near][:, None] * -spike_shape(t_ms)
+        inside = (samples >= start) & (samples < stop)
+        np.add.at(chunk, samples[inside] - start, values[inside].astype(np.float32))
+        yield chunk
+
+
 def write_recording(
     folder: Path, minutes: float, shape: str, seed: int = 0
 ) -> tuple[Path, Path]:
     """Write ``rec.raw`` (+ sidecar) and ``truth.npz`` chunk by chunk; return their paths."""
     rng = np.random.default_rng(seed)
-    n_samples = round(minutes * 60 * FS)
-    times, amplitudes = truth_times(rng, n_samples / FS)
-    centres = times * FS
-    offsets = np.arange(-50, 81)  # -2 to +3.2 ms: room for the broad shape
-    spike_shape = SHAPES[shape]
-    lfp_phases = rng.uniform(0, 2 * np.pi, 3)
+    times, amplitudes, chunks = signal_chunks(rng, round(minutes * 60 * FS), FS, shape)
     path = folder / "rec.raw"
     with path.open("wb") as handle:
-        for start in range(0, n_samples, WRITE_CHUNK):
-            stop = min(start + WRITE_CHUNK, n_samples)
-            chunk = rng.standard_normal(stop - start, dtype=np.float32)
-            t_s = np.arange(start, stop) / FS
-            for frequency, phase in zip((2.0, 5.0, 9.0), lfp_phases, strict=True):
-                chunk += np.float32(LFP_SD / np.sqrt(1.5)) * np.sin(
-                    2 * np.pi * frequency * t_s + phase
-                ).astype(np.float32)
-            near = (centres > start - 60) & (centres < stop + 60)
-            samples = np.round(centres[near]).astype(np.int64)[:, None] + offsets
-            t_ms = (samples - centres[near][:, None]) / FS * 1000.0
-            values = amplitudes[near][:, None] * -spike_shape(t_ms)
-            inside = (samples >= start) & (samples < stop)
-            np.add.at(chunk, samples[inside] - start, values[inside].astype(np.float32))
+        for chunk in chunks:
             np.round(chunk * NOISE_SD_ADC).astype(np.int16).tofile(handle)
     layout = {"dtype": "int16", "sampling_rate_hz": FS, "n_channels": 1, "layout": "interleaved"}
     (folder / "rec.raw.json").write_text(json.dumps(layout))
     truth = folder / "truth.npz"
     np.savez(truth, times=times, amplitudes=amplitudes)
     return path, truth
+
+
+def write_nix(folder: Path, minutes: float, shape: str, seed: int = 0) -> tuple[Path, np.ndarray]:
+    """A one-channel 20 kHz NIX recording (uV, float32) and its true spike times."""
+    import neo
+    import quantities as pq
+
+    rng = np.random.default_rng(seed)
+    times, _, chunks = signal_chunks(rng, round(minutes * 60 * NIX_FS), NIX_FS, shape)
+    signal = np.concatenate(list(chunks)) * np.float32(NOISE_SD_ADC * 0.195)  # ADC -> uV
+    segment = neo.Segment()
+    segment.analogsignals.append(
+        neo.AnalogSignal(signal[:, None], units="uV", sampling_rate=NIX_FS * pq.Hz, name="Vm")
+    )
+    block = neo.Block()
+    block.segments.append(segment)
+    path = folder / "recording.nix"
+    with neo.io.NixIO(str(path), mode="ow") as nix_file:
+        nix_file.write_block(block)
+    return path, times
 
 
 def peak_rss_mb() -> float:
@@ -230,7 +304,8 @@ def measure(contenders: list[tuple[str, int]], path: Path, folder: Path, repeat:
         for kind, n_jobs in contenders:
             out = folder / f"{kind}-{n_jobs}-{index}.json"
             command = [sys.executable, __file__, "--child", kind, str(path), str(out), str(n_jobs)]
-            subprocess.run(command, check=True)
+            # rapheunit from this checkout, not whatever the venv has installed.
+            subprocess.run(command, check=True, env=dict(os.environ, PYTHONPATH=str(REPO_SRC)))
             figures = json.loads(out.read_text()) | {"times": np.load(out.with_suffix(".npy"))}
             runs[(kind, n_jobs)].append(figures)
     best = {}
@@ -242,6 +317,8 @@ def measure(contenders: list[tuple[str, int]], path: Path, folder: Path, repeat:
 
 
 def agreement(detected: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    if str(REPO_SRC) not in sys.path:  # this checkout's rapheunit, not the venv's install
+        sys.path.insert(0, str(REPO_SRC))
     from rapheunit.detection.detect import spike_agreement
 
     return spike_agreement(detected, truth, TOLERANCE_S)
@@ -267,6 +344,15 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="pyinstrument rapheunit's run")
     parser.add_argument("--workdir", type=Path, default=None, help="keep files here")
     parser.add_argument("--shape", choices=sorted(SHAPES), default="narrow", help="spike shape")
+    parser.add_argument(
+        "--whole-process", action="store_true", help="rapheunit analyze --detect on a NIX file"
+    )
+    parser.add_argument(
+        "--rapheunit-python", default=sys.executable, help="interpreter for rapheunit's side"
+    )
+    parser.add_argument(
+        "--rapheunit-src", type=Path, default=REPO_SRC, help="src folder of the rapheunit to run"
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -276,7 +362,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temporary:
         folder = args.workdir or Path(temporary)
         folder.mkdir(parents=True, exist_ok=True)
-        report(args, folder)
+        (whole_process_report if args.whole_process else report)(args, folder)
 
 
 def report(args: argparse.Namespace, folder: Path) -> None:
@@ -327,6 +413,92 @@ def print_table(results: dict, truth: np.lib.npyio.NpzFile, float32_mb: float) -
         "wall s / cpu s: best of the runs; peak MB: VmHWM (peak resident memory) of the "
         "subprocess; above: minus its value after the imports; %f32: 'above' as a share "
         "of the signal as float32; rec 6x: recall of the 6x-noise unit"
+    )
+
+
+# rapheunit's detected spike times on the NIX file, computed after the timed runs.
+RAPHEUNIT_TIMES_SCRIPT = """
+import sys
+from pathlib import Path
+import numpy as np
+from rapheunit.io.readers.neo_files import open_neo_io
+from rapheunit.io.readers.signals import DetectOptions, detect_in_neo
+path = Path(sys.argv[1])
+content = detect_in_neo(path, open_neo_io(path, "NixIO"), DetectOptions(detect=True))
+np.save(sys.argv[2], np.sort(np.concatenate([unit.spike_times for unit in content.units])))
+"""
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of a whole process, as ``/usr/bin/time`` measures them."""
+    done = subprocess.run(
+        ["/usr/bin/time", "-f", "%e %M", *command],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise RuntimeError(f"{command[:4]} failed:\n{done.stderr}")
+    wall_s, peak_kb = done.stderr.strip().splitlines()[-1].split()
+    return float(wall_s), float(peak_kb) / 1024
+
+
+def whole_process_commands(
+    args: argparse.Namespace, path: Path, folder: Path, dead_time_ms: float
+) -> dict[str, list[str]]:
+    """The two whole-process commands: rapheunit's CLI and SpikeInterface's script."""
+    si_script = SPIKEINTERFACE_SCRIPT.format(
+        low=BAND_HZ[0],
+        high=BAND_HZ[1],
+        order=FILTER_ORDER,
+        threshold=THRESHOLD_MAD,
+        dead_time=dead_time_ms,
+        chunk=CHUNK_SAMPLES,
+    )
+    rapheunit = [args.rapheunit_python, "-m", "rapheunit", "analyze", str(path), "--detect"]
+    rapheunit += ["--no-report", "--quiet", "--out", str(folder / "out")]
+    rapheunit += ["--dead-time-ms", f"{dead_time_ms:g}"]
+    return {
+        "rapheunit": rapheunit,
+        "spikeinterface": [sys.executable, "-c", si_script, str(path), str(folder / "si.npy")],
+    }
+
+
+def whole_process_report(args: argparse.Namespace, folder: Path) -> None:
+    """Paired, alternating whole-process runs; medians of wall time and peak RSS, and accuracy."""
+    dead_time_ms = DEAD_TIME_MS[args.shape]
+    path, truth = write_nix(folder, args.minutes, args.shape)
+    # rapheunit from this checkout; one BLAS thread on both sides, as n_jobs=1.
+    env = dict(os.environ, PYTHONPATH=str(args.rapheunit_src), OMP_NUM_THREADS="1")
+    commands = whole_process_commands(args, path, folder, dead_time_ms)
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(args.repeat):  # alternating: both tools meet the same machine load
+        for name, command in commands.items():
+            runs[name].append(timed(command, env))
+    times_command = [args.rapheunit_python, "-c", RAPHEUNIT_TIMES_SCRIPT, str(path)]
+    subprocess.run([*times_command, str(folder / "ru.npy")], env=env, check=True)
+    print(
+        f"whole process: {args.minutes:g} min NIX file at {NIX_FS:g} Hz "
+        f"({path.stat().st_size / 2**20:.0f} MiB), {truth.size} true spikes of the "
+        f"{args.shape} shape, exclusion {dead_time_ms:g} ms, {args.repeat} paired runs"
+    )
+    medians = {}
+    for name, figures in runs.items():
+        wall_s = statistics.median(wall for wall, _ in figures)
+        peak_mb = statistics.median(peak for _, peak in figures)
+        medians[name] = (wall_s, peak_mb)
+        detected = np.load(folder / ("ru.npy" if name == "rapheunit" else "si.npy"))
+        precision, recall = agreement(detected, truth)
+        print(
+            f"{name:<15} median wall {wall_s:6.2f} s  peak RSS {peak_mb:6.1f} MB  "
+            f"(runs: {', '.join(f'{w:.2f} s / {m:.0f} MB' for w, m in figures)})  "
+            f"events {detected.size}  precision {precision:.4f}  recall {recall:.4f}"
+        )
+    (ru_wall, ru_peak), (si_wall, si_peak) = medians["rapheunit"], medians["spikeinterface"]
+    print(
+        f"rapheunit / SpikeInterface: time {ru_wall / si_wall:.2f} (target <= 1.0), "
+        f"peak RSS {ru_peak / si_peak:.2f} (target <= 1.0)"
     )
 
 

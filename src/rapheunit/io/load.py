@@ -49,7 +49,10 @@ refuse the recording (:class:`~rapheunit.core.errors.RecordingTooLargeError`);
 too many waveform bytes drop the waveforms with a warning where the reader can
 skip them (rawio readers; pynwb never loads per-spike waveforms), and refuse
 the file where it cannot (NixIO, which also loads every raw signal: more than
-``MAX_SIGNAL_BYTES`` of it refuses the file).
+``MAX_SIGNAL_BYTES`` of it refuses the file). Where units are detected in a NIX
+file (``--detect``, or a file without spike trains) it is read with the lazy
+NixIOFr instead, markers included, so detection reads its signals chunk by
+chunk and never holds one whole (issue #17).
 """
 
 from __future__ import annotations
@@ -83,9 +86,11 @@ from rapheunit.io.readers.neo_files import open_neo_io, read_neo
 from rapheunit.io.readers.nwb import read_nwb
 from rapheunit.io.readers.nwb import read_nwb_units as read_nwb_units
 from rapheunit.io.readers.signals import (
+    LAZY_READERS,
     RAW_SUFFIXES,
     DetectOptions,
     detect_in_neo,
+    has_spike_trains,
     is_raw_recording,
     read_raw,
 )
@@ -327,7 +332,11 @@ def _read_content(path: Path, reader: str, options: LoadOptions) -> RawContent:
             return read_raw(path, options.detection)
         if reader == "NWBIO":
             return read_nwb(path, options.spike_channels)
-        content = read_neo(path, reader, options.spike_channels)
+        # Detecting: read the file's markers through the lazy reader too, so that no signal
+        # is ever loaded whole (its units are replaced by the detected ones anyway).
+        lazy = _detects_lazily(path, reader, options)
+        content = read_neo(path, LAZY_READERS[reader] if lazy else reader, options.spike_channels)
+        content.reader = reader
         if content.units and not options.detection.detect:
             return content
         # No spike trains (or --detect): find the units in the analog signals.
@@ -338,6 +347,19 @@ def _read_content(path: Path, reader: str, options: LoadOptions) -> RawContent:
         if error.path is None:  # raised below the loader: name the file
             raise type(error)(error.reason, path) from error
         raise
+
+
+def _detects_lazily(path: Path, reader: str, options: LoadOptions) -> bool:
+    """True when the units of ``path`` will be detected and its reader would load signals whole.
+
+    Units are detected with ``--detect``, or in a file without spike trains; events read as
+    spikes (``--spike-channel``) keep the file's own reader.
+    """
+    if reader not in LAZY_READERS:
+        return False
+    if options.detection.detect:
+        return True
+    return not options.spike_channels and not has_spike_trains(path, LAZY_READERS[reader])
 
 
 def _recording_stop(

@@ -3,7 +3,8 @@
 Both paths hand a bounded-memory :class:`~rapheunit.detection.detect.SignalSource` to
 :func:`~rapheunit.detection.detect.detect_units`, which reads it chunk by chunk: a raw
 file through positioned reads, a neo file through its lazy
-``AnalogSignalProxy`` objects. The :class:`~rapheunit.detection.detect.DetectionResult`
+``AnalogSignalProxy`` objects (a NIX file through NixIOFr: NixIO would load every
+signal whole). The :class:`~rapheunit.detection.detect.DetectionResult`
 travels with the content so that the report can show the threshold and a
 stretch of filtered signal.
 """
@@ -32,6 +33,9 @@ from rapheunit.detection.rawfile import open_raw, read_layout, sidecar_path
 from rapheunit.io.readers.content import RawContent, one_line
 
 RAW_SUFFIXES = (".raw", ".bin", ".dat")
+# neo readers that load every signal whole, and the rawio-based reader of the same files that
+# reads them lazily, chunk by chunk (a 10-min 20 kHz channel is ~100 MB as float64).
+LAZY_READERS = {"NixIO": "NixIOFr"}
 
 
 @dataclass(frozen=True)
@@ -102,14 +106,40 @@ def read_raw(path: Path, options: DetectOptions) -> RawContent:
     )
 
 
+def has_spike_trains(path: Path, lazy_reader: str) -> bool:
+    """Whether the header of ``path``, as the rawio-based ``lazy_reader`` sees it, has spike trains.
+
+    Only the header is parsed; a file it cannot parse counts as having spike trains, so that
+    its own reader reads it (and explains what is wrong).
+
+    Examples
+    --------
+    >>> has_spike_trains(Path("missing.nix"), "NixIOFr")
+    True
+    """
+    import neo.io
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with getattr(neo.io, lazy_reader)(str(path)) as reader_io:
+                return bool(reader_io.header["spike_channels"].size)
+    except Exception:  # neo raises anything on a corrupt file
+        return True
+
+
 def detect_in_neo(path: Path, reader_io: Any, options: DetectOptions) -> RawContent:
     """Detect units in every analog signal of a neo file, read lazily.
 
     Units are named ``<signal>#ch<channel>#<cluster>``. In an episodic file
     (sweeps as segments) each sweep is detected on its own and the units of one
     signal and channel are joined across sweeps (:func:`join_sweeps`), with the
-    gaps between sweeps kept on the time axis.
+    gaps between sweeps kept on the time axis. A reader that would load every
+    signal whole (NixIO) is replaced by its lazy counterpart (:data:`LAZY_READERS`);
+    the content keeps the name of the reader given.
     """
+    reader = type(reader_io).__name__
+    reader_io = _lazy_io(path, reader_io)
     lazy = bool(getattr(reader_io, "support_lazy", False))
     try:
         with warnings.catch_warnings():
@@ -122,7 +152,8 @@ def detect_in_neo(path: Path, reader_io: Any, options: DetectOptions) -> RawCont
     results = []
     for segment in block.segments:
         for sig_index, proxy in enumerate(segment.analogsignals):
-            name = str(proxy.name or f"signal{sig_index}").replace("#", "_")
+            name = str(proxy.name or _shared_channel_name(proxy) or f"signal{sig_index}")
+            name = name.replace("#", "_")
             source = NeoSignalSource(proxy) if lazy else _loaded_source(proxy)
             results.append(_detected(source, options, path, name))
     if not results:
@@ -138,7 +169,7 @@ def detect_in_neo(path: Path, reader_io: Any, options: DetectOptions) -> RawCont
         marker_events=[],
         t_start=min(starts),
         t_stop=max(stops),
-        reader=type(reader_io).__name__,
+        reader=reader,
         warnings=[w for result in results for w in result.warnings],
         detections=results,
     )
@@ -197,9 +228,26 @@ def _joined_unit(unit_id: str, group: list[Unit]) -> Unit:
     return replace(first, id=unit_id, spike_times=times, waveforms=waveforms)
 
 
+def _lazy_io(path: Path, reader_io: Any) -> Any:
+    """A reader of ``path`` that reads signals lazily, where ``reader_io`` would load them whole."""
+    lazy_name = LAZY_READERS.get(type(reader_io).__name__)
+    if lazy_name is None:
+        return reader_io
+    import neo.io
+
+    reader_io.close()
+    return getattr(neo.io, lazy_name)(str(path))
+
+
+def _shared_channel_name(proxy: Any) -> str:
+    """The signal's name where a rawio reader (NixIOFr) gives it only as every channel's name."""
+    names = set(getattr(proxy, "array_annotations", {}).get("channel_names", []))
+    return str(names.pop()) if len(names) == 1 else ""
+
+
 def _loaded_source(signal: Any) -> ArraySource:
-    """A signal a non-lazy reader (NixIO) already loaded; its size was checked against
-    ``MAX_SIGNAL_BYTES`` before reading."""
+    """A signal a non-lazy reader without a lazy counterpart already loaded; its size was
+    checked against ``MAX_SIGNAL_BYTES`` before reading."""
     try:
         values, units = signal.rescale("uV").magnitude, "uV"
     except ValueError:  # not a voltage: keep the file's own unit
