@@ -167,7 +167,7 @@ def separate_fits(
     for row, (log_dose, response) in enumerate(groups):
         dose[row, : log_dose.size] = 10.0**log_dose
         pct[row, : log_dose.size] = response
-    fitted = fit_hill_batch(dose, pct, fit)
+    fitted = fit_hill_batch(dose, pct, fit, interval=False)  # starting values only
     columns = [np.log10(fitted["ed50"].to_numpy(dtype=np.float64))]
     columns += [fitted[name].to_numpy(dtype=np.float64) for name in ("hill_slope", "bottom_pct")]
     return np.column_stack(columns)

@@ -107,6 +107,7 @@ def fit_hill_batch(
     recovered: np.ndarray | None = None,
     full_agonist: np.ndarray | None = None,
     noise_sd_pct: np.ndarray | None = None,
+    interval: bool = True,
 ) -> pd.DataFrame:
     """Fit many units at once; rows are units, NaN-padded columns are doses.
 
@@ -120,6 +121,9 @@ def fit_hill_batch(
         Per unit, as in :func:`fit_hill`; all True and all False by default.
     noise_sd_pct : numpy.ndarray, optional
         ``(n_units, max_doses)``, as in :func:`fit_hill`.
+    interval : bool
+        False skips the profile-likelihood ED50 interval (left NaN): for callers that use
+        the point estimates only, such as bootstrap replicates. The estimates are the same.
 
     Returns
     -------
@@ -150,7 +154,7 @@ def fit_hill_batch(
     result = _unfitted_result(data, recovered, noise, params)
     to_fit = np.flatnonzero(result["fit_status"] == "ok")
     if to_fit.size:
-        _fit_subset(data.take(to_fit), params, result, to_fit)
+        _fit_subset(data.take(to_fit), params, result, to_fit, interval=interval)
     return pd.DataFrame(result, columns=list(HILL_FIT_COLUMNS))
 
 
@@ -191,12 +195,14 @@ def _unfitted_result(
 
 
 def _fit_subset(
-    data: FitData, params: FitParams, result: dict[str, np.ndarray], rows: np.ndarray
+    data: FitData, params: FitParams, result: dict[str, np.ndarray], rows: np.ndarray, *,
+    interval: bool,
 ) -> None:
     """Fit the units of ``data`` and write their results into ``rows`` of ``result``."""
     log_grid, coarse_profile, start = grid_search(data, params)
     theta, sse, converged = levenberg_marquardt(data, start, params)
-    ci_low, ci_high = profile_ci(data, theta, sse, log_grid, coarse_profile, params)
+    ci_low, ci_high = (profile_ci(data, theta, sse, log_grid, coarse_profile, params)
+                       if interval else np.full((2, sse.size), np.nan))
     log_ed50, slope, bottom = theta.T
     above = log_ed50 > data.log_dose_max
     below = log_ed50 < data.log_dose_min
