@@ -172,9 +172,37 @@ def test_a_nix_file_without_spike_trains_is_detected_lazily_without_the_flag(
     with neo.io.NixIO(str(path), mode="ow") as nix_file:
         nix_file.write_block(block)
     monkeypatch.setattr(signals, "_loaded_source", lambda signal: pytest.fail("loaded whole"))
+    from rapheunit.io import load as load_module
+
+    # the simulated file is small: treat it as one large enough for the header check
+    monkeypatch.setattr(load_module, "LAZY_CHECK_MIN_BYTES", 0)
 
     recording = load(path)  # no --detect: the file has no spike trains
     expected = detect_units(ArraySource(trace.astype(np.float32), FS, units="uV"))
     assert recording.units and len(recording.units) == len(expected.units)
     for unit, reference in zip(recording.units, expected.units, strict=True):
         np.testing.assert_array_equal(unit.spike_times, reference.spike_times)
+
+
+def test_a_small_nix_file_is_read_at_once_without_a_header_check(simulated, tmp_path,
+                                                                 monkeypatch):
+    from rapheunit.io.load import load
+
+    _, trace, _ = simulated
+    segment = neo.Segment()
+    segment.analogsignals.append(
+        neo.AnalogSignal(trace[:, None].astype(np.float32), units="uV", sampling_rate=FS * pq.Hz)
+    )
+    block = neo.Block()
+    block.segments.append(segment)
+    path = tmp_path / "small.nix"
+    with neo.io.NixIO(str(path), mode="ow") as nix_file:
+        nix_file.write_block(block)
+    from rapheunit.io import load as load_module
+
+    monkeypatch.setattr(load_module, "has_spike_trains",
+                        lambda *args: pytest.fail("header checked"))
+    recording = load(path)  # detected all the same, from the signals read whole
+    expected = detect_units(ArraySource(trace.astype(np.float32), FS, units="uV"))
+    assert [u.spike_times.size for u in recording.units] == [
+        u.spike_times.size for u in expected.units]

@@ -115,6 +115,10 @@ REFUSED_SUFFIXES = frozenset({".pkl", ".pickle"})
 # Sidecars and companions that travel beside recordings but are not recordings.
 COMPANION_SUFFIXES = (".doses.csv", ".raw.json", ".metadata.csv")
 OPEN_EPHYS_MARKERS = {"structure.oebin": "OpenEphysBinaryIO", "settings.xml": "OpenEphysIO"}
+# Without --detect, a NIX file this large has its header checked for spike trains before it
+# is read, so that one holding only signals is detected lazily instead of loaded whole; a
+# smaller one is read at once (the check costs ~30 ms a file, more than loading it saves).
+LAZY_CHECK_MIN_BYTES = 32 * 2**20
 
 
 @dataclass(frozen=True)
@@ -353,13 +357,16 @@ def _detects_lazily(path: Path, reader: str, options: LoadOptions) -> bool:
     """True when the units of ``path`` will be detected and its reader would load signals whole.
 
     Units are detected with ``--detect``, or in a file without spike trains; events read as
-    spikes (``--spike-channel``) keep the file's own reader.
+    spikes (``--spike-channel``) keep the file's own reader. Without ``--detect`` only a file
+    of at least :data:`LAZY_CHECK_MIN_BYTES` has its header checked first.
     """
     if reader not in LAZY_READERS:
         return False
     if options.detection.detect:
         return True
-    return not options.spike_channels and not has_spike_trains(path, LAZY_READERS[reader])
+    if options.spike_channels or path.stat().st_size < LAZY_CHECK_MIN_BYTES:
+        return False
+    return not has_spike_trains(path, LAZY_READERS[reader])
 
 
 def _recording_stop(
