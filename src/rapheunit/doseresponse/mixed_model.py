@@ -1,23 +1,30 @@
 """Linear models of values nested in animals, and t inference on their group effect.
 
-:func:`linear_model` fits ``value ~ group`` with a random intercept per animal
-(statsmodels ``MixedLM``, REML), or ordinary least squares when every animal
-gave one value (the two then coincide). statsmodels and scipy are imported on
-first use, so the option tree (and ``rapheunit --help``) does not load them.
+:func:`linear_model` fits ``value ~ group`` with a random intercept per animal by
+restricted maximum likelihood (REML), or ordinary least squares when every animal gave
+one value (the two then coincide). With one variance ratio ``lambda = var(animal) /
+var(residual)`` to estimate, the REML likelihood profiled over everything else has a
+closed form per animal (each animal's covariance is ``I + lambda J``, whose inverse and
+determinant are explicit), so it is maximised over that one number: grid, then Brent.
+A comparison of 780 pairs of groups makes 2,340 such fits; statsmodels' general
+``MixedLM`` optimiser took ~21 ms each, this ~0.3 ms. tests/test_mixed_model.py checks
+the estimates against statsmodels and against the balanced-design ANOVA estimator.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from rapheunit.core.distributions import t_ppf, t_sf
+
 MIXED_MODEL_TEST = "mixedlm_t"
 OLS_TEST = "ols_t"
-# Powell (derivative-free) converges when the animal variance is at its 0 bound, where
-# gradient optimizers stall or hit a singular matrix; L-BFGS is the fallback.
-MIXED_MODEL_OPTIMIZERS = ["powell", "lbfgs"]
+# The variance ratio is searched as u = lambda / (1 + lambda) in [0, 1): first on this
+# grid, then by Brent's method around the best grid point, to this tolerance in u.
+VARIANCE_RATIO_GRID = np.linspace(0.0, 0.999, 41)
+VARIANCE_RATIO_TOLERANCE = 1e-9
 
 
 @dataclass(frozen=True)
@@ -52,31 +59,85 @@ def linear_model(values: np.ndarray, design: np.ndarray, animals: np.ndarray) ->
     >>> fitted.test, fitted.coefficients.round(6).tolist()
     ('ols_t', [1.5, 3.0])
     """
-    import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning
-
-    _, cells_per_animal = np.unique(animals, return_counts=True)
-    try:
-        if cells_per_animal.max() == 1:
-            result = sm.OLS(values, design).fit()
-            return LinearFit(OLS_TEST, np.asarray(result.params), float(result.bse[1]))
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            warnings.simplefilter("always", RuntimeWarning)
-            result = sm.MixedLM(values, design, groups=animals).fit(
-                reml=True, method=MIXED_MODEL_OPTIMIZERS
-            )
-            # a singular covariance warns here (sqrt of a negative variance): NaN, no CI
-            standard_error = float(np.asarray(result.bse_fe)[1])
-    except (np.linalg.LinAlgError, ValueError):
+    values = np.asarray(values, dtype=np.float64)
+    design = np.asarray(design, dtype=np.float64)
+    _, animal_index, cells_per_animal = np.unique(animals, return_inverse=True,
+                                                  return_counts=True)
+    if values.size <= design.shape[1] or np.linalg.matrix_rank(design) < design.shape[1]:
         return None
-    on_boundary = any("boundary" in str(warning.message) for warning in caught)
-    note = (
-        "mixed model did not converge"
-        if not result.converged
-        else "between-animal variance estimated at 0" if on_boundary else ""
-    )
-    return LinearFit(MIXED_MODEL_TEST, np.asarray(result.fe_params), standard_error, note)
+    blocks = _AnimalBlocks(values, design, animal_index, cells_per_animal.astype(np.float64))
+    if cells_per_animal.max() == 1:
+        return _fit(blocks, 0.0, OLS_TEST, "")
+    ratio = blocks.best_variance_ratio()
+    note = "between-animal variance estimated at 0" if ratio == 0.0 else ""
+    return _fit(blocks, ratio, MIXED_MODEL_TEST, note)
+
+
+def _fit(blocks: _AnimalBlocks, ratio: float, test: str, note: str) -> LinearFit:
+    coefficients, information, scaled_residual = blocks.solve(ratio)
+    scale = scaled_residual / (blocks.n_values - blocks.n_parameters)
+    covariance = scale * np.linalg.inv(information)
+    return LinearFit(test, coefficients, float(np.sqrt(covariance[1, 1])), note)
+
+
+class _AnimalBlocks:
+    """Per-animal sums that make the REML likelihood a function of the variance ratio alone.
+
+    With ``w = lambda / (1 + n lambda)`` for an animal of ``n`` values, its inverse
+    covariance is ``I - w J``: every quadratic form is a plain sum minus ``w`` times the
+    product of the animal's totals.
+    """
+
+    def __init__(self, values: np.ndarray, design: np.ndarray, animal: np.ndarray,
+                 counts: np.ndarray) -> None:
+        self.n_values, self.n_parameters = design.shape
+        self.counts = counts
+        n_animals = counts.size
+        self.design_totals = np.zeros((n_animals, self.n_parameters))
+        np.add.at(self.design_totals, animal, design)
+        self.value_totals = np.bincount(animal, weights=values, minlength=n_animals)
+        self.cross = design.T @ design
+        self.design_values = design.T @ values
+        self.sum_of_squares = float(values @ values)
+
+    def solve(self, ratio: float) -> tuple[np.ndarray, np.ndarray, float]:
+        """GLS coefficients, ``X' V^-1 X`` and ``r' V^-1 r`` at variance ratio ``ratio``."""
+        weight = ratio / (1.0 + self.counts * ratio)
+        weighted = self.design_totals * weight[:, None]
+        information = self.cross - self.design_totals.T @ weighted
+        right = self.design_values - weighted.T @ self.value_totals
+        coefficients = np.linalg.solve(information, right)
+        # r' V^-1 r = y' V^-1 y - b' X' V^-1 y at the GLS solution
+        values_quadratic = self.sum_of_squares - float(weight @ self.value_totals**2)
+        return coefficients, information, values_quadratic - float(coefficients @ right)
+
+    def reml_deviance(self, ratio: float) -> float:
+        """-2 x REML log likelihood, residual variance profiled out, constants dropped."""
+        _, information, scaled_residual = self.solve(ratio)
+        _, log_det_information = np.linalg.slogdet(information)
+        residual_df = self.n_values - self.n_parameters
+        return float(residual_df * np.log(max(scaled_residual, np.finfo(float).tiny))
+                     + np.sum(np.log1p(self.counts * ratio)) + log_det_information)
+
+    def best_variance_ratio(self) -> float:
+        """The ratio lambda >= 0 that maximises the REML likelihood (0 on the boundary)."""
+        from scipy.optimize import minimize_scalar
+
+        def deviance(u: float) -> float:
+            return self.reml_deviance(u / (1.0 - u))
+
+        grid = [deviance(u) for u in VARIANCE_RATIO_GRID]
+        best = int(np.argmin(grid))
+        if best == 0 and grid[1] >= grid[0]:
+            low, high = VARIANCE_RATIO_GRID[0], VARIANCE_RATIO_GRID[1]
+        else:
+            low = VARIANCE_RATIO_GRID[max(best - 1, 0)]
+            high = VARIANCE_RATIO_GRID[min(best + 1, VARIANCE_RATIO_GRID.size - 1)]
+        found = minimize_scalar(deviance, bounds=(low, high), method="bounded",
+                                options={"xatol": VARIANCE_RATIO_TOLERANCE})
+        candidates = [(float(found.fun), float(found.x)), (grid[0], 0.0)]
+        _, u = min(candidates)
+        return 0.0 if u <= VARIANCE_RATIO_TOLERANCE else u / (1.0 - u)
 
 
 def t_inference(
@@ -92,16 +153,14 @@ def t_inference(
     >>> t_inference(1.0, 0.0, 10, 0.95)
     {'note': 'no CI: the values do not vary'}
     """
-    from scipy import stats
-
     if not (np.isfinite(standard_error) and standard_error > 0):
         return {"note": "no CI: the values do not vary"}
-    half_width = stats.t.ppf(0.5 + confidence / 2.0, df) * standard_error
+    half_width = float(t_ppf(0.5 + confidence / 2.0, df)) * standard_error
     statistic = estimate / standard_error
     return {
         "ci_low": estimate - half_width,
         "ci_high": estimate + half_width,
         "statistic": statistic,
         "df": float(df),
-        "p": float(2.0 * stats.t.sf(abs(statistic), df)),
+        "p": float(2.0 * t_sf(abs(statistic), df)),
     }
