@@ -102,31 +102,38 @@ class _AnimalBlocks:
 
     def solve(self, ratio: float) -> tuple[np.ndarray, np.ndarray, float]:
         """GLS coefficients, ``X' V^-1 X`` and ``r' V^-1 r`` at variance ratio ``ratio``."""
-        weight = ratio / (1.0 + self.counts * ratio)
-        weighted = self.design_totals * weight[:, None]
-        information = self.cross - self.design_totals.T @ weighted
-        right = self.design_values - weighted.T @ self.value_totals
-        coefficients = np.linalg.solve(information, right)
-        # r' V^-1 r = y' V^-1 y - b' X' V^-1 y at the GLS solution
-        values_quadratic = self.sum_of_squares - float(weight @ self.value_totals**2)
-        return coefficients, information, values_quadratic - float(coefficients @ right)
+        coefficients, information, scaled_residual = self.solve_many(np.array([ratio]))
+        return coefficients[0], information[0], float(scaled_residual[0])
 
-    def reml_deviance(self, ratio: float) -> float:
-        """-2 x REML log likelihood, residual variance profiled out, constants dropped."""
-        _, information, scaled_residual = self.solve(ratio)
+    def solve_many(self, ratios: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`solve` at each of ``ratios`` at once (leading axis: the ratio)."""
+        weight = ratios[:, None] / (1.0 + self.counts[None, :] * ratios[:, None])
+        weighted = self.design_totals[None, :, :] * weight[:, :, None]
+        information = self.cross[None] - np.einsum("ap,kaq->kpq", self.design_totals, weighted)
+        right = self.design_values[None] - np.einsum("kap,a->kp", weighted, self.value_totals)
+        coefficients = np.linalg.solve(information, right[:, :, None])[:, :, 0]
+        # r' V^-1 r = y' V^-1 y - b' X' V^-1 y at the GLS solution
+        values_quadratic = self.sum_of_squares - weight @ self.value_totals**2
+        return (coefficients, information,
+                values_quadratic - np.einsum("kp,kp->k", coefficients, right))
+
+    def reml_deviance(self, ratios: np.ndarray) -> np.ndarray:
+        """-2 x REML log likelihood at each ratio, residual variance profiled out, no constants."""
+        _, information, scaled_residual = self.solve_many(ratios)
         _, log_det_information = np.linalg.slogdet(information)
         residual_df = self.n_values - self.n_parameters
-        return float(residual_df * np.log(max(scaled_residual, np.finfo(float).tiny))
-                     + np.sum(np.log1p(self.counts * ratio)) + log_det_information)
+        return (residual_df * np.log(np.maximum(scaled_residual, np.finfo(float).tiny))
+                + np.log1p(self.counts[None, :] * ratios[:, None]).sum(axis=1)
+                + log_det_information)
 
     def best_variance_ratio(self) -> float:
         """The ratio lambda >= 0 that maximises the REML likelihood (0 on the boundary)."""
         from scipy.optimize import minimize_scalar
 
         def deviance(u: float) -> float:
-            return self.reml_deviance(u / (1.0 - u))
+            return float(self.reml_deviance(np.array([u / (1.0 - u)]))[0])
 
-        grid = [deviance(u) for u in VARIANCE_RATIO_GRID]
+        grid = self.reml_deviance(VARIANCE_RATIO_GRID / (1.0 - VARIANCE_RATIO_GRID))
         best = int(np.argmin(grid))
         if best == 0 and grid[1] >= grid[0]:
             low, high = VARIANCE_RATIO_GRID[0], VARIANCE_RATIO_GRID[1]
@@ -135,7 +142,7 @@ class _AnimalBlocks:
             high = VARIANCE_RATIO_GRID[min(best + 1, VARIANCE_RATIO_GRID.size - 1)]
         found = minimize_scalar(deviance, bounds=(low, high), method="bounded",
                                 options={"xatol": VARIANCE_RATIO_TOLERANCE})
-        candidates = [(float(found.fun), float(found.x)), (grid[0], 0.0)]
+        candidates = [(float(found.fun), float(found.x)), (float(grid[0]), 0.0)]
         _, u = min(candidates)
         return 0.0 if u <= VARIANCE_RATIO_TOLERANCE else u / (1.0 - u)
 
