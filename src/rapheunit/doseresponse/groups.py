@@ -226,24 +226,26 @@ def compare_groups(
     pairs = group_pairs(grouped[group_by].tolist(), params.reference)
     # each group's own Hill fit starts the shift fit of every pair it is in: fitted once
     drugs = [
-        (str(drug), drug_points, _separate_fits(drug_points, group_by, fit))
+        _DrugData(str(drug), drug_points, _separate_fits(drug_points, group_by, fit))
         for drug, drug_points in (points.groupby("drug", sort=True) if pairs else ())
     ]
+    # the columns each measure's model reads, taken once for all pairs
+    tables = {measure: grouped[[*UNIT_KEY, group_by, ANIMAL, measure]]
+              for measure, _ in UNIT_MEASURES if measure in grouped.columns}
     rows = []
     for group_a, group_b in pairs:
         pair = {"group_by": group_by, "group_a": group_a, "group_b": group_b}
         for measure, measure_unit in UNIT_MEASURES:
-            if measure not in grouped.columns:
+            if measure not in tables:
                 missing = {"measure": measure, "drug": "", "note": f"units table has no {measure}"}
                 rows.append(pair | missing)
                 continue
-            values = grouped[[*UNIT_KEY, group_by, ANIMAL, measure]]
             rows.append(
                 {**pair, "measure": measure, "drug": "", "measure_unit": measure_unit}
-                | _difference_row(values, measure, pair, params)
+                | _difference_row(tables[measure], measure, pair, params)
             )
-        for drug, drug_points, separate in drugs:
-            rows.extend(_drug_rows(drug, drug_points, pair, params, fit, separate))
+        for drug in drugs:
+            rows.extend(_drug_rows(drug, pair, params, fit))
     result = pd.DataFrame(rows, columns=list(GROUP_COLUMNS))
     result["confidence"] = params.confidence
     counts = ["n_units_a", "n_units_b", "n_animals_a", "n_animals_b"]
@@ -265,22 +267,28 @@ def _separate_fits(
     return dict(zip(labels, separate_fits(groups, fit), strict=True)) if labels else {}
 
 
+class _DrugData:
+    """One drug's dose points, one row per unit, its dose unit and each group's own fit."""
+
+    def __init__(self, drug: str, points: pd.DataFrame, separate: dict[str, np.ndarray]) -> None:
+        if points["dose_unit"].nunique() > 1:
+            raise BadDoseTableError(
+                f"{drug}: units use different dose units; cannot compare groups"
+            )
+        self.drug = drug
+        self.points = points
+        self.per_unit = points.drop_duplicates(subset=list(UNIT_KEY))
+        self.dose_unit = str(points["dose_unit"].iloc[0])
+        self.separate = separate
+
+
 def _drug_rows(
-    drug: str,
-    points: pd.DataFrame,
-    pair: dict[str, str],
-    params: GroupParams,
-    fit: FitParams,
-    separate: dict[str, np.ndarray],
+    data: _DrugData, pair: dict[str, str], params: GroupParams, fit: FitParams
 ) -> list[dict[str, object]]:
-    if points["dose_unit"].nunique() > 1:
-        raise BadDoseTableError(f"{drug}: units use different dose units; cannot compare groups")
-    dose_unit = str(points["dose_unit"].iloc[0])
-    per_unit = points.drop_duplicates(subset=list(UNIT_KEY))
-    inhibition = {**pair, "measure": MAX_INHIBITION, "drug": drug, "measure_unit": "%"}
-    inhibition |= _difference_row(per_unit, MAX_INHIBITION, pair, params)
-    shift = {**pair, "measure": ED50, "drug": drug, "measure_unit": dose_unit}
-    shift |= _shift_row(points, pair, params, fit, separate)
+    inhibition = {**pair, "measure": MAX_INHIBITION, "drug": data.drug, "measure_unit": "%"}
+    inhibition |= _difference_row(data.per_unit, MAX_INHIBITION, pair, params)
+    shift = {**pair, "measure": ED50, "drug": data.drug, "measure_unit": data.dose_unit}
+    shift |= _shift_row(data.points, pair, params, fit, data.separate)
     return [inhibition, shift]
 
 
