@@ -21,7 +21,7 @@ animal.
   (per unit and drug: 100 - the lowest % of baseline over the doses given,
   so it reflects potency as well as efficacy when the doses stop short of
   the plateau): difference ``b - a`` from a linear mixed model ``value ~
-  group`` with a random intercept per animal (statsmodels ``MixedLM``, REML).
+  group`` with a random intercept per animal (REML, :mod:`~rapheunit.doseresponse.mixed_model`).
   The group effect varies between animals, so its t test and CI use the
   between-animal degrees of freedom, ``n_animals - 2`` (the containment
   rule), not the number of cells. When every animal gave one cell the model
