@@ -156,21 +156,26 @@ def test_a_nix_signal_is_read_lazily_and_gives_the_array_result(simulated, tmp_p
         np.testing.assert_array_equal(unit.spike_times, reference.spike_times)
 
 
-def test_a_nix_file_without_spike_trains_is_detected_lazily_without_the_flag(
-    simulated, tmp_path, monkeypatch
-):
-    from rapheunit.io.load import load
-
-    _, trace, _ = simulated
+def _signal_only_nix(path: Path, trace: np.ndarray) -> Path:
+    """A NIX file holding ``trace`` as its only signal (no spike trains)."""
     segment = neo.Segment()
     segment.analogsignals.append(
         neo.AnalogSignal(trace[:, None].astype(np.float32), units="uV", sampling_rate=FS * pq.Hz)
     )
     block = neo.Block()
     block.segments.append(segment)
-    path = tmp_path / "signal_only.nix"
     with neo.io.NixIO(str(path), mode="ow") as nix_file:
         nix_file.write_block(block)
+    return path
+
+
+def test_a_nix_file_without_spike_trains_is_detected_lazily_without_the_flag(
+    simulated, tmp_path, monkeypatch
+):
+    from rapheunit.io.load import load
+
+    _, trace, _ = simulated
+    path = _signal_only_nix(tmp_path / "signal_only.nix", trace)
     monkeypatch.setattr(signals, "_loaded_source", lambda signal: pytest.fail("loaded whole"))
     from rapheunit.io import load as load_module
 
@@ -189,15 +194,7 @@ def test_a_small_nix_file_is_read_at_once_without_a_header_check(simulated, tmp_
     from rapheunit.io.load import load
 
     _, trace, _ = simulated
-    segment = neo.Segment()
-    segment.analogsignals.append(
-        neo.AnalogSignal(trace[:, None].astype(np.float32), units="uV", sampling_rate=FS * pq.Hz)
-    )
-    block = neo.Block()
-    block.segments.append(segment)
-    path = tmp_path / "small.nix"
-    with neo.io.NixIO(str(path), mode="ow") as nix_file:
-        nix_file.write_block(block)
+    path = _signal_only_nix(tmp_path / "small.nix", trace)
     from rapheunit.io import load as load_module
 
     monkeypatch.setattr(load_module, "has_spike_trains",
