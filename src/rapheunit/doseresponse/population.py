@@ -185,6 +185,7 @@ def pooled_fit(
         response.reshape(len(drugs), -1),
         params,
         full_agonist=full_agonist,
+        interval=not resamples,  # the bootstrap gives the CI of every fit that has one
     )
     if resamples:
         for row, (drug, n_units) in enumerate(zip(drugs["drug"], drugs["n_units"], strict=True)):
