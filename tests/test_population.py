@@ -479,3 +479,22 @@ def test_summary_keeps_units_beyond_the_top_dose_in_the_median() -> None:
     summary_hidden, _ = summarize(table, hidden, resamples=0)
     assert summary_hidden["ed50_median"].iloc[0] == pytest.approx(row["ed50_median"])
     assert summary_hidden["n_lower_bound"].iloc[0] == row["n_lower_bound"]
+
+
+def test_bootstrap_fits_each_distinct_draw_of_cells_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rapheunit.doseresponse import ed50_summary
+
+    fitted_rows: list[int] = []
+    original = ed50_summary.fit_hill_batch
+
+    def counted(dose: np.ndarray, *args: object, **kwargs: object) -> pd.DataFrame:
+        fitted_rows.append(dose.shape[0])
+        return original(dose, *args, **kwargs)
+
+    monkeypatch.setattr(ed50_summary, "fit_hill_batch", counted)
+    doses = np.tile([10.0, 20.0, 40.0, 80.0], (4, 1))
+    pct = np.array([[90.0, 70, 40, 15], [80, 55, 30, 10], [95, 80, 55, 25], [85, 65, 35, 12]])
+    low, high, _ = ed50_summary.cluster_bootstrap_ci(doses, pct, "ipsapirone", resamples=499)
+    # 4 cells drawn 4 times with replacement: C(7, 4) = 35 distinct multisets at most
+    assert fitted_rows and fitted_rows[0] <= 35
+    assert 10.0 < low < high < 80.0
