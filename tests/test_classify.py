@@ -14,7 +14,6 @@ import pytest
 from rapheunit.core.errors import BadParameterError, UnreadableFileError
 from rapheunit.core.model import Recording, Unit
 from rapheunit.measures.classify import (
-    MIN_AGONIST_INHIBITION_PCT,
     ROW_COLUMNS,
     RULE_SETS,
     RuleSet,
@@ -376,13 +375,15 @@ def dose_rows(pct: list[float], drugs: list[str] | None = None) -> pd.DataFrame:
 
 # The documented definition of recovery: firing back to half of baseline (Forster et al. 1995).
 RECOVERED_PCT = 50.0
+# The documented response to the agonist: >= 80 % inhibition (Sprouse & Aghajanian 1987).
+AGONIST_RESPONSE_INHIBITION_PCT = 80.0
 
 
 @pytest.mark.parametrize(
     ("pct", "expected"),
     [
-        ([60.0, 100.0 - MIN_AGONIST_INHIBITION_PCT, RECOVERED_PCT], "confirmed"),
-        ([60.0, 100.0 - MIN_AGONIST_INHIBITION_PCT + 0.1, 95.0], "not_confirmed"),
+        ([60.0, 100.0 - AGONIST_RESPONSE_INHIBITION_PCT, RECOVERED_PCT], "confirmed"),
+        ([60.0, 100.0 - AGONIST_RESPONSE_INHIBITION_PCT + 0.1, 95.0], "not_confirmed"),
         ([40.0, 0.0, RECOVERED_PCT - 0.1], "not_confirmed"),
     ],
 )
