@@ -120,13 +120,20 @@ def test_bad_jobs_is_a_usage_error(inputs: Path, tmp_path: Path) -> None:
     assert main(["analyze", str(inputs), "--out", str(tmp_path / "o"), "--jobs", "0"]) == 2
 
 
-def test_a_batch_imports_up_front_what_the_analysis_imports_on_first_use() -> None:
+@pytest.mark.parametrize(
+    "names",
+    [("drn01_5ht_clock.nix", "drn03_mixed.nwb", "drn04_slow_irregular.csv"),
+     ("drn04_slow_irregular.csv",)],
+    ids=["every format", "spike tables only"],
+)
+def test_a_batch_imports_up_front_what_the_analysis_imports_on_first_use(
+    names: tuple[str, ...],
+) -> None:
     # In a fresh interpreter: after the batch's up-front imports, analysing one recording of
     # each format loads nothing more from the heavy libraries (else it escapes the frozen heap
     # and is imported again by every worker).
     heavy = ("elephant", "scipy", "quantities", "neo", "nixio", "pynwb", "hdmf", "h5py")
     folder = Path(__file__).parents[1] / "recordings"
-    names = ("drn01_5ht_clock.nix", "drn03_mixed.nwb", "drn04_slow_irregular.csv")
     recordings = [folder / name for name in names]
     probe = (
         "import json, sys\n"
@@ -141,13 +148,18 @@ def test_a_batch_imports_up_front_what_the_analysis_imports_on_first_use() -> No
         "before = set(sys.modules)\n"
         "results = [analyze_recording(path, AnalysisOptions()) for path in paths]\n"
         "assert all(result.ok for result in results), [r.recording_row for r in results]\n"
-        "print(json.dumps(sorted(set(sys.modules) - before)))"
+        "print(json.dumps(sorted(set(sys.modules) - before)))\n"
+        "print(json.dumps(sorted(sys.modules)))"
     )
     output = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
-    new = json.loads(output.strip().splitlines()[-1])
+    lines = output.strip().splitlines()
+    new, loaded = json.loads(lines[-2]), json.loads(lines[-1])
     assert not [name for name in new if name.split(".")[0] in heavy], new
+    # a batch of spike tables has no waveforms: it does not pay for the spline and smoothing
+    waveform_modules = {"scipy.interpolate", "scipy.ndimage"}
+    assert waveform_modules.isdisjoint(loaded) == all(name.endswith(".csv") for name in names)
 
 
 def test_waveforms_are_measured_once_per_unit(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -58,6 +58,7 @@ def population_dose_response(
     doses: pd.DataFrame,
     unit_ids: pd.DataFrame | None = None,
     params: FitParams = DEFAULT_FIT_PARAMS,
+    pooled: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Mean +/- SEM across units per drug and cumulative dose, with the pooled fit.
 
@@ -69,6 +70,9 @@ def population_dose_response(
         Units to include (``recording`` and ``unit`` columns); None keeps all.
     params : FitParams
         Choices of the pooled fit whose curve is given as ``fitted_pct_baseline``.
+    pooled : pandas.DataFrame, optional
+        :func:`pooled_fit` of the same units and ``params``, when the caller has it
+        already (its curve is the same with or without a CI); None fits here.
 
     Returns
     -------
@@ -105,7 +109,9 @@ def population_dose_response(
         )
         .reset_index()
     )
-    fits = pooled_fit(table, params=params).set_index("drug")
+    if pooled is None:
+        pooled = pooled_fit(table, params=params, interval=False)
+    fits = pooled.set_index("drug")
     per_dose["fitted_pct_baseline"] = _fitted_curve(per_dose, fits)
     return per_dose
 
@@ -128,6 +134,8 @@ def pooled_fit(
     unit_ids: pd.DataFrame | None = None,
     params: FitParams = DEFAULT_FIT_PARAMS,
     resamples: int = 0,
+    *,
+    interval: bool = True,
 ) -> pd.DataFrame:
     """One Hill fit per dose-response drug to every unit's points together.
 
@@ -149,6 +157,9 @@ def pooled_fit(
         Fit choices.
     resamples : int
         Cluster-bootstrap resamples for the CI; 0 keeps the profile CI.
+    interval : bool
+        False leaves the ED50 CI out (NaN) for callers that need the curve only;
+        the estimates are the same.
 
     Returns
     -------
@@ -185,9 +196,9 @@ def pooled_fit(
         response.reshape(len(drugs), -1),
         params,
         full_agonist=full_agonist,
-        interval=not resamples,  # the bootstrap gives the CI of every fit that has one
+        interval=interval and not resamples,  # the bootstrap gives the CI of every fit
     )
-    if resamples:
+    if resamples and interval:
         for row, (drug, n_units) in enumerate(zip(drugs["drug"], drugs["n_units"], strict=True)):
             if fits.at[row, "fit_status"] != "ok" or _bounded(fits.loc[row]):
                 continue
@@ -325,7 +336,8 @@ def _with_group(
 def _summarize_group(
     doses: pd.DataFrame, unit_fits: pd.DataFrame, params: FitParams, resamples: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    population = population_dose_response(doses, params=params)
+    pooled = pooled_fit(doses, params=params, resamples=resamples)
+    population = population_dose_response(doses, params=params, pooled=pooled)
     statistics = dose_statistics(doses)
     post_hoc = statistics.loc[
         statistics["test"] == POST_HOC_TEST,
@@ -335,7 +347,6 @@ def _summarize_group(
     omnibus = statistics.loc[
         statistics["test"] == OMNIBUS_TEST, ["drug", "test", "statistic", "df", "p", "note"]
     ]
-    pooled = pooled_fit(doses, params=params, resamples=resamples)
     unit_fits = _with_censoring_doses(unit_fits, doses)
     rows = [_drug_summary(drug, unit_fits, pooled) for drug in pooled["drug"]]
     summary = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["drug"])

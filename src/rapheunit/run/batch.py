@@ -32,15 +32,16 @@ Worker = Callable[[Path], Any]
 # lazily so that the command line starts fast). A batch imports them before it freezes
 # the heap and forks its workers: paid once, shared by the workers, and out of the full
 # collections nixio makes for every file it closes.
-ANALYSIS_IMPORTS = (
-    "scipy.interpolate",
-    "scipy.ndimage",
-    "scipy.special",
-)
-# Spike-time tables are read with pandas; every other input goes through neo (NIX files
-# through nixio, NWB files through pynwb).
+ANALYSIS_IMPORTS = ("scipy.special",)
+# Spike-time tables are read with pandas and carry no waveforms; every other input goes
+# through neo (NIX files through nixio, NWB files through pynwb), whose waveforms are
+# measured with scipy's spline and smoothing.
 TABLE_SUFFIXES = frozenset({".csv", ".tsv", ".txt"})
-READER_IMPORTS = {"neo": ("neo.io",), ".nix": ("nixio",), ".nwb": ("pynwb", "pynwb.misc")}
+READER_IMPORTS = {
+    "neo": ("neo.io", "scipy.interpolate", "scipy.ndimage"),
+    ".nix": ("nixio",),
+    ".nwb": ("pynwb", "pynwb.misc"),
+}
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,8 @@ def first_use_imports(paths: Sequence[Path]) -> list[str]:
 
     Examples
     --------
-    >>> first_use_imports([Path("a.csv")])[-1], "neo.io" in first_use_imports([Path("b.smr")])
-    ('scipy.special', True)
+    >>> first_use_imports([Path("a.csv")]), "neo.io" in first_use_imports([Path("b.smr")])
+    (['scipy.special'], True)
     """
     suffixes = {path.suffix.lower() for path in paths}
     modules = list(ANALYSIS_IMPORTS)
