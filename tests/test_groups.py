@@ -11,7 +11,11 @@ from scipy import stats
 
 from rapheunit.core.epochs import EpochParams, baseline_window, dose_rates
 from rapheunit.core.errors import BadParameterError, RapheUnitError, UnreadableFileError
-from rapheunit.doseresponse.ed50_shift import bootstrap_log_ratios, uniform_draws
+from rapheunit.doseresponse.ed50_shift import (
+    bootstrap_log_ratios,
+    fit_ed50_shifts,
+    uniform_draws,
+)
 from rapheunit.doseresponse.groups import (
     GROUP_COLUMNS,
     GroupParams,
@@ -396,6 +400,53 @@ def test_bootstrap_replicates_are_the_refits_of_the_drawn_animals(
         np.array([np.log10(30.0), np.log10(3.0), 1.3, 10.0]), 99, seed=4,
     )
     np.testing.assert_allclose(ratios, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_shift_estimates_are_the_least_squares_minimum(seed: int) -> None:
+    # noisy, partly flat data of two groups, fitted together with pairs of other sizes; the
+    # truth is scipy's least_squares run to machine precision from the textbook curve
+    from scipy.optimize import least_squares
+
+    rng = np.random.default_rng(seed)
+    problems = []
+    for n_cells in (3, 5, 8):
+        doses = np.tile(5.0 * 2.0 ** np.arange(int(rng.integers(4, 8))), 2 * n_cells)
+        in_b = np.repeat([False, True], doses.size // 2)
+        log_ed50 = np.log10(rng.uniform(10.0, 200.0)) + np.log10(rng.uniform(1.0, 4.0)) * in_b
+        pct = _hill_pct(np.log10(doses), log_ed50, rng.uniform(0.8, 2.5), rng.uniform(0, 30))
+        problems.append((doses, np.clip(pct + rng.normal(0.0, 8.0, doses.size), 0, None), in_b))
+    fitted = fit_ed50_shifts([(*problem, None) for problem in problems])
+    for (doses, pct, in_b), estimate in zip(problems, fitted, strict=True):
+        log_dose = np.log10(doses)
+        widest = np.ptp(log_dose) + 2.0 * 2.0  # search decades of the default FitParams
+        low = [log_dose.min() - 2.0, -widest, 0.3, 0.0]
+        high = [log_dose.max() + 2.0, widest, 5.0, 100.0]
+
+        def residuals(theta: np.ndarray, log_dose=log_dose, pct=pct, in_b=in_b) -> np.ndarray:
+            return _hill_pct(log_dose, theta[0] + theta[1] * in_b, theta[2], theta[3]) - pct
+
+        start = np.array([estimate.log_ed50_a, estimate.log_ratio, estimate.hill_slope,
+                          estimate.bottom_pct])
+        truth = least_squares(residuals, np.clip(start, np.add(low, 1e-6), np.subtract(
+            high, 1e-6)), bounds=(low, high), xtol=1e-15, ftol=1e-15, gtol=1e-15)
+        assert np.sum(residuals(start) ** 2) <= 2.0 * truth.cost * (1.0 + 1e-10)
+        assert estimate.ratio == pytest.approx(10.0 ** truth.x[1], rel=1e-5)
+        assert estimate.ed50_a == pytest.approx(10.0 ** truth.x[0], rel=1e-5)
+
+
+def test_pairs_compared_together_equal_each_pair_alone(
+    shifted: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame],
+) -> None:
+    # a third group makes three pairs, fitted in one batch; each must be its own comparison
+    units, doses, meta = shifted
+    third = meta.assign(group=np.where(np.arange(len(meta)) % 3 == 0, "third", meta["group"]))
+    params = GroupParams(n_bootstrap=99)
+    together = compare_groups(units, doses, third, params=params)
+    for (group_a, group_b), rows in together.groupby(["group_a", "group_b"]):
+        pair = third[third["group"].isin([group_a, group_b])]
+        alone = compare_groups(units, doses, pair, params=params)
+        pd.testing.assert_frame_equal(rows.reset_index(drop=True), alone, rtol=1e-6)
 
 
 @pytest.mark.parametrize("sizes", [[2, 2], [3, 7], [5, 1, 4]])

@@ -14,7 +14,12 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from rapheunit.doseresponse.mixed_model import MIXED_MODEL_TEST, OLS_TEST, linear_model
+from rapheunit.doseresponse.mixed_model import (
+    MIXED_MODEL_TEST,
+    OLS_TEST,
+    linear_model,
+    linear_models,
+)
 
 
 def _balanced(rng: np.random.Generator, animal_sd: float, per_group: int = 3, cells: int = 4):
@@ -106,3 +111,23 @@ def test_too_few_values_or_a_singular_design_give_no_fit() -> None:
     design = np.column_stack([np.ones(3), np.ones(3)])  # the group is confounded
     assert linear_model(np.array([1.0, 2.0, 3.0]), design, np.arange(3)) is None
     assert linear_model(np.array([1.0, 2.0]), design[:2] * [1, 0] + [0, 1], np.arange(2)) is None
+
+
+def test_problems_fitted_together_equal_each_fitted_alone() -> None:
+    # padding to the largest problem's animals must not leak into the others; the answers
+    # agree to the search's tolerance (rounding of the padded sums may move a comparison)
+    rng = np.random.default_rng(5)
+    problems = [_unbalanced(rng) for _ in range(6)]
+    problems.insert(2, _balanced(rng, animal_sd=0.0))
+    group = np.repeat([0.0, 1.0], 4)
+    problems.insert(4, (rng.normal(size=8), np.column_stack([np.ones(8), group]), np.arange(8)))
+    problems.append((np.array([1.0, 2.0]), np.ones((2, 2)), np.arange(2)))  # no fit
+    together = linear_models(problems)
+    for problem, joint in zip(problems, together, strict=True):
+        alone = linear_models([problem])[0]
+        if alone is None:
+            assert joint is None
+            continue
+        assert (joint.test, joint.note) == (alone.test, alone.note)
+        np.testing.assert_allclose(joint.coefficients, alone.coefficients, rtol=1e-7)
+        assert joint.standard_error == pytest.approx(alone.standard_error, rel=1e-7)

@@ -2,7 +2,7 @@
 
 A Hill curve with a shared slope and bottom is fitted to every unit's points
 of both groups, with a shift parameter ``log10(ED50_b / ED50_a)``
-(:func:`fit_ed50_shift`, ``scipy.optimize.least_squares``).
+(:func:`fit_ed50_shift`; :func:`fit_ed50_shifts` fits many pairs of groups at once).
 
 Its standard error comes from a cluster bootstrap over animals
 (:func:`bootstrap_log_ratios`): each replicate draws ``n - 1`` of a group's
@@ -16,9 +16,11 @@ covered the truth 95 % of the time; a plain percentile bootstrap, 83 %.
 Drawing an animal ``k``
 times is the same least-squares problem as giving its points weight ``k``,
 so every replicate is a weighted fit of the same points: replicates that drew
-the same animals share one fit, and all distinct fits run together in one
-batched, bounded Levenberg-Marquardt iteration (4 parameters each) instead
-of one optimizer call per replicate.
+the same animals share one fit, and all distinct fits (of every pair of groups
+compared, :func:`bootstrap_log_ratios_many`) run together in one batched,
+bounded Levenberg-Marquardt iteration (4 parameters each) instead of one
+optimizer call per replicate. The point estimates use the same iteration;
+``tests/test_groups.py`` checks both against ``scipy.optimize.least_squares``.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ _MAX_ITERATIONS = 200
 _STEP_TOLERANCE = 1e-10
 _COST_TOLERANCE = 1e-13
 _MAX_DAMPING = 1e12
+# Fits x points of one batch of fits (bounds the memory of the Jacobians: ~32 MB).
+_CHUNK_ELEMENTS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -114,17 +118,57 @@ def fit_ed50_shift(
     >>> round(fitted.ratio, 4), round(fitted.ed50_a, 3)
     (3.0, 40.0)
     """
+    return fit_ed50_shifts([(cumulative_dose, pct_baseline, in_b, separate)], fit)[0]
+
+
+def fit_ed50_shifts(
+    problems: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]],
+    fit: FitParams = DEFAULT_FIT_PARAMS,
+) -> list[ShiftFit]:
+    """:func:`fit_ed50_shift` of many ``(dose, response, in_b, separate)`` problems together.
+
+    All fits run in one batched, bounded Levenberg-Marquardt iteration (each fit's points
+    padded with weightless ones), the iteration the bootstrap replicates use.
+    """
+    if not problems:
+        return []
+    arrays = [_shift_arrays(dose, response, in_b) for dose, response, in_b, _ in problems]
+    missing = [
+        index for index, (problem, (log_dose, response, in_b)) in
+        enumerate(zip(problems, arrays, strict=True)) if problem[3] is None
+    ]
+    computed = separate_fits(
+        [(log_dose[members], response[members])
+         for log_dose, response, in_b in (arrays[index] for index in missing)
+         for members in (~in_b, in_b)],
+        fit,
+    ) if missing else np.empty((0, 3))
+    separate = [problem[3] for problem in problems]
+    for row, index in enumerate(missing):
+        separate[index] = computed[2 * row: 2 * row + 2]
+    bounds = [_shift_bounds(log_dose, fit) for log_dose, _, _ in arrays]
+    starts = [
+        _inside(_shift_start(own, log_dose, fit), low, high)
+        for own, (log_dose, _, _), (low, high) in zip(separate, arrays, bounds, strict=True)
+    ]
+    solutions = _weighted_shift_fits(
+        _ShiftData.padded(arrays, [np.ones(log_dose.size) for log_dose, _, _ in arrays]),
+        np.array(starts).reshape(-1, 4), bounds, fit.top_pct,
+    )
+    return [ShiftFit(*(float(value) for value in row), top_pct=fit.top_pct)
+            for row in solutions]
+
+
+def _shift_arrays(
+    cumulative_dose: np.ndarray, pct_baseline: np.ndarray, in_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """log10 doses, responses and group-b flags, checked."""
     log_dose = np.log10(np.asarray(cumulative_dose, dtype=np.float64))
     response = np.asarray(pct_baseline, dtype=np.float64)
     in_b = np.asarray(in_b, dtype=bool)
     if not (log_dose.shape == response.shape == in_b.shape) or not np.isfinite(log_dose).all():
         raise BadParameterError("doses, responses and groups must be equal-length, doses > 0")
-    low, high = _shift_bounds(log_dose, fit)
-    if separate is None:
-        groups = [(log_dose[members], response[members]) for members in (~in_b, in_b)]
-        separate = separate_fits(groups, fit)
-    start = _shift_start(separate, log_dose, fit)
-    return _least_squares_shift(log_dose, response, in_b, start, (low, high), fit.top_pct)
+    return log_dose, response, in_b
 
 
 def _shift_bounds(log_dose: np.ndarray, fit: FitParams) -> tuple[np.ndarray, np.ndarray]:
@@ -182,29 +226,6 @@ def _shift_start(separate: np.ndarray, log_dose: np.ndarray, fit: FitParams) -> 
     return np.array([log_ed50[0], log_ed50[1] - log_ed50[0], slope, bottom])
 
 
-def _least_squares_shift(
-    log_dose: np.ndarray,
-    response: np.ndarray,
-    in_b: np.ndarray,
-    start: np.ndarray,
-    bounds: tuple[np.ndarray, np.ndarray],
-    top_pct: float,
-) -> ShiftFit:
-    from scipy.optimize import least_squares
-
-    low, high = bounds
-    start = _inside(start, low, high)
-    shift = in_b.astype(np.float64)
-
-    def residuals(theta: np.ndarray) -> np.ndarray:
-        log_ed50_a, log_ratio, slope, bottom = theta
-        curve = hill_response(log_dose, log_ed50_a + log_ratio * shift, slope, bottom, top_pct)
-        return curve - response
-
-    solution = least_squares(residuals, start, bounds=(low, high), method="trf")
-    return ShiftFit(*(float(value) for value in solution.x), top_pct=top_pct)
-
-
 def extrapolation_note(estimate: ShiftFit, dose: np.ndarray, in_b: np.ndarray) -> str:
     """Which group's ED50 lies outside the doses it was given ("" when none does).
 
@@ -255,24 +276,40 @@ def bootstrap_log_ratios(
     >>> ratios.shape, bool(np.allclose(10.0**ratios, 3.0))
     ((99,), True)
     """
-    log_dose = np.log10(np.asarray(cumulative_dose, dtype=np.float64))
-    response = np.asarray(pct_baseline, dtype=np.float64)
-    in_b = np.asarray(in_b, dtype=bool)
-    low, high = _shift_bounds(log_dose, fit)
-    start = _inside(
-        np.array([estimate.log_ed50_a, estimate.log_ratio, estimate.hill_slope,
-                  estimate.bottom_pct]),
-        low,
-        high,
-    )
-    draws, cluster_of_row = _cluster_draws(np.asarray(animals), in_b, n_bootstrap, seed)
-    patterns, replicate_pattern = np.unique(draws, axis=0, return_inverse=True)
-    weights = patterns[:, cluster_of_row].astype(np.float64)
+    problem = (cumulative_dose, pct_baseline, in_b, animals, estimate)
+    return bootstrap_log_ratios_many([problem], n_bootstrap, seed, fit)[0]
+
+
+def bootstrap_log_ratios_many(
+    problems: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, ShiftFit]],
+    n_bootstrap: int,
+    seed: int,
+    fit: FitParams = DEFAULT_FIT_PARAMS,
+) -> list[np.ndarray]:
+    """:func:`bootstrap_log_ratios` of many ``(dose, response, in_b, animals, estimate)``
+    problems: the distinct replicates of all of them are fitted together."""
+    arrays, weights, bounds, starts, replicates = [], [], [], [], []
+    for dose, response, in_b, animals, estimate in problems:
+        log_dose, response, in_b = _shift_arrays(dose, response, in_b)
+        low, high = _shift_bounds(log_dose, fit)
+        start = _inside(np.array([estimate.log_ed50_a, estimate.log_ratio,
+                                  estimate.hill_slope, estimate.bottom_pct]), low, high)
+        draws, cluster_of_row = _cluster_draws(np.asarray(animals), in_b, n_bootstrap, seed)
+        patterns, replicate_pattern = np.unique(draws, axis=0, return_inverse=True)
+        for pattern in patterns[:, cluster_of_row].astype(np.float64):
+            arrays.append((log_dose, response, in_b))
+            weights.append(pattern)
+            bounds.append((low, high))
+            starts.append(start)
+        replicates.append(np.ravel(replicate_pattern))
+    if not arrays:
+        return [np.empty(0) for _ in problems]
     solutions = _weighted_shift_fits(
-        log_dose, response, in_b.astype(np.float64), weights, start, (low, high),
-        estimate.top_pct,
+        _ShiftData.padded(arrays, weights), np.array(starts), bounds, fit.top_pct
     )
-    return solutions[np.ravel(replicate_pattern), 1]
+    offsets = np.cumsum([0, *(replicate.max() + 1 for replicate in replicates[:-1])])
+    return [solutions[offset + replicate, 1]
+            for offset, replicate in zip(offsets, replicates, strict=True)]
 
 
 def _cluster_draws(
@@ -347,26 +384,67 @@ def _shift_model(
     return curve, jacobian
 
 
+@dataclass(frozen=True)
+class _ShiftData:
+    """Points of many weighted shift fits as rows (fits x points), padded with weight 0."""
+
+    log_dose: np.ndarray
+    response: np.ndarray
+    shift: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def padded(
+        cls,
+        arrays: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+        weights: Sequence[np.ndarray],
+    ) -> _ShiftData:
+        width = max(log_dose.size for log_dose, _, _ in arrays)
+        columns = [np.zeros((len(arrays), width)) for _ in range(4)]
+        for row, ((log_dose, response, in_b), weight) in enumerate(
+            zip(arrays, weights, strict=True)
+        ):
+            for column, values in zip(columns, (log_dose, response, in_b, weight), strict=True):
+                column[row, : values.size] = values
+        return cls(*columns)
+
+    def take(self, rows: np.ndarray | slice) -> _ShiftData:
+        return _ShiftData(self.log_dose[rows], self.response[rows], self.shift[rows],
+                          self.weights[rows])
+
+
 def _weighted_shift_fits(
-    log_dose: np.ndarray,
-    response: np.ndarray,
-    shift: np.ndarray,
-    weights: np.ndarray,
+    data: _ShiftData,
     start: np.ndarray,
-    bounds: tuple[np.ndarray, np.ndarray],
+    bounds: Sequence[tuple[np.ndarray, np.ndarray]],
     top_pct: float,
 ) -> np.ndarray:
-    """Bounded weighted least squares of the shift model, one fit per row of ``weights``.
+    """Bounded weighted least squares of the shift model, one fit per row of ``data``.
 
-    Levenberg-Marquardt on all fits at once; a parameter on a bound that the
-    gradient pushes outwards is held there for the step (active set), and
-    steps are clipped to the box. Returns the parameters, fits x 4.
+    Fits run in chunks of bounded memory; each fit's result does not depend on the others.
+    Returns the parameters, fits x 4.
     """
-    low, high = bounds
-    n_fits = weights.shape[0]
-    theta = np.tile(start, (n_fits, 1))
-    curve, jacobian = _shift_model(theta, log_dose, shift, top_pct)
-    cost = np.einsum("fn,fn->f", weights, (curve - response) ** 2)
+    low = np.array([low for low, _ in bounds]).reshape(-1, 4)
+    high = np.array([high for _, high in bounds]).reshape(-1, 4)
+    chunk = max(1, _CHUNK_ELEMENTS // max(1, data.log_dose.shape[1]))
+    return np.concatenate([
+        _levenberg_marquardt(data.take(rows), start[rows], low[rows], high[rows], top_pct)
+        for rows in (slice(first, first + chunk) for first in range(0, start.shape[0], chunk))
+    ]) if start.shape[0] else np.empty((0, 4))
+
+
+def _levenberg_marquardt(
+    data: _ShiftData, start: np.ndarray, low: np.ndarray, high: np.ndarray, top_pct: float
+) -> np.ndarray:
+    """Levenberg-Marquardt on all fits at once.
+
+    A parameter on a bound that the gradient pushes outwards is held there for the step
+    (active set), and steps are clipped to the box.
+    """
+    n_fits = start.shape[0]
+    theta = start.copy()
+    curve, jacobian = _shift_model(theta, data.log_dose, data.shift, top_pct)
+    cost = np.einsum("fn,fn->f", data.weights, (curve - data.response) ** 2)
     damping = np.full(n_fits, _START_DAMPING)
     running = np.ones(n_fits, dtype=bool)
     identity = np.eye(4)
@@ -374,10 +452,12 @@ def _weighted_shift_fits(
         if not running.any():
             break
         live = np.flatnonzero(running)
-        weighted_jacobian = jacobian[live] * weights[live, :, None]
-        gradient = np.einsum("fnk,fn->fk", weighted_jacobian, curve[live] - response)
+        points = data.take(live)
+        weighted_jacobian = jacobian[live] * points.weights[:, :, None]
+        gradient = np.einsum("fnk,fn->fk", weighted_jacobian, curve[live] - points.response)
         curvature = np.einsum("fnk,fnl->fkl", weighted_jacobian, jacobian[live])
-        held = ((theta[live] <= low) & (gradient > 0)) | ((theta[live] >= high) & (gradient < 0))
+        held = (((theta[live] <= low[live]) & (gradient > 0))
+                | ((theta[live] >= high[live]) & (gradient < 0)))
         diagonal = np.einsum("fkk->fk", curvature)
         damped = curvature + identity * (damping[live, None] * np.maximum(diagonal, 1e-12))[
             :, :, None
@@ -385,9 +465,9 @@ def _weighted_shift_fits(
         free = ~held
         damped = damped * (free[:, :, None] & free[:, None, :]) + identity * held[:, :, None]
         step = np.linalg.solve(damped, -(gradient * free)[..., None])[..., 0]
-        trial = np.clip(theta[live] + step, low, high)
-        trial_curve, trial_jacobian = _shift_model(trial, log_dose, shift, top_pct)
-        trial_cost = np.einsum("fn,fn->f", weights[live], (trial_curve - response) ** 2)
+        trial = np.clip(theta[live] + step, low[live], high[live])
+        trial_curve, trial_jacobian = _shift_model(trial, points.log_dose, points.shift, top_pct)
+        trial_cost = np.einsum("fn,fn->f", points.weights, (trial_curve - points.response) ** 2)
         better = trial_cost < cost[live]
         stalled = live[np.abs(cost[live] - trial_cost) <= _COST_TOLERANCE * cost[live]]
         accepted = live[better]

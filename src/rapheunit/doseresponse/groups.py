@@ -51,9 +51,11 @@ from rapheunit.core.errors import (
 )
 from rapheunit.core.params import param
 from rapheunit.doseresponse.ed50_shift import ShiftFit as ShiftFit
+from rapheunit.doseresponse.ed50_shift import bootstrap_log_ratios as bootstrap_log_ratios
 from rapheunit.doseresponse.ed50_shift import (
-    bootstrap_log_ratios,
+    bootstrap_log_ratios_many,
     extrapolation_note,
+    fit_ed50_shifts,
     separate_fits,
 )
 from rapheunit.doseresponse.ed50_shift import fit_ed50_shift as fit_ed50_shift
@@ -70,7 +72,7 @@ from rapheunit.doseresponse.metadata import join_metadata as join_metadata
 from rapheunit.doseresponse.metadata import read_metadata as read_metadata
 from rapheunit.doseresponse.mixed_model import MIXED_MODEL_TEST as MIXED_MODEL_TEST
 from rapheunit.doseresponse.mixed_model import OLS_TEST as OLS_TEST
-from rapheunit.doseresponse.mixed_model import linear_model, t_inference
+from rapheunit.doseresponse.mixed_model import LinearFit, linear_models, t_inference
 from rapheunit.measures.classify import PUTATIVE_5HT
 
 # Unit-table measures compared between groups, with their unit.
@@ -226,12 +228,13 @@ def compare_groups(
     pairs = group_pairs(grouped[group_by].tolist(), params.reference)
     # each group's own Hill fit starts the shift fit of every pair it is in: fitted once
     drugs = [
-        _DrugData(str(drug), drug_points, _separate_fits(drug_points, group_by, fit))
+        _DrugData(str(drug), drug_points, group_by, _separate_fits(drug_points, group_by, fit))
         for drug, drug_points in (points.groupby("drug", sort=True) if pairs else ())
     ]
-    # the columns each measure's model reads, taken once for all pairs
-    tables = {measure: grouped[[*UNIT_KEY, group_by, ANIMAL, measure]]
+    # the rows of each measure's groups, found once for all pairs
+    tables = {measure: _GroupedRows(grouped, measure, group_by)
               for measure, _ in UNIT_MEASURES if measure in grouped.columns}
+    batch = _Batch(params, fit)
     rows = []
     for group_a, group_b in pairs:
         pair = {"group_by": group_by, "group_a": group_a, "group_b": group_b}
@@ -240,12 +243,15 @@ def compare_groups(
                 missing = {"measure": measure, "drug": "", "note": f"units table has no {measure}"}
                 rows.append(pair | missing)
                 continue
-            rows.append(
-                {**pair, "measure": measure, "drug": "", "measure_unit": measure_unit}
-                | _difference_row(tables[measure], measure, pair, params)
-            )
+            row = {**pair, "measure": measure, "drug": "", "measure_unit": measure_unit}
+            rows.append(batch.difference(row, tables[measure], group_a, group_b))
         for drug in drugs:
-            rows.extend(_drug_rows(drug, pair, params, fit))
+            inhibition = {**pair, "measure": MAX_INHIBITION, "drug": drug.drug,
+                          "measure_unit": "%"}
+            rows.append(batch.difference(inhibition, drug.per_unit, group_a, group_b))
+            shift = {**pair, "measure": ED50, "drug": drug.drug, "measure_unit": drug.dose_unit}
+            rows.append(batch.shift(shift, drug, group_a, group_b))
+    batch.run()
     result = pd.DataFrame(rows, columns=list(GROUP_COLUMNS))
     result["confidence"] = params.confidence
     counts = ["n_units_a", "n_units_b", "n_animals_a", "n_animals_b"]
@@ -267,120 +273,167 @@ def _separate_fits(
     return dict(zip(labels, separate_fits(groups, fit), strict=True)) if labels else {}
 
 
-class _DrugData:
-    """One drug's dose points, one row per unit, its dose unit and each group's own fit."""
+class _GroupedRows:
+    """A table's rows with a finite ``column``, by group, with each group's counts.
 
-    def __init__(self, drug: str, points: pd.DataFrame, separate: dict[str, np.ndarray]) -> None:
+    A pair of groups takes its two groups' rows in table order, as a selection of the
+    whole table would.
+    """
+
+    def __init__(self, table: pd.DataFrame, column: str, group_by: str) -> None:
+        values = table[column].to_numpy(dtype=np.float64)
+        finite = np.isfinite(values)
+        labels = table[group_by].to_numpy()[finite]
+        self.values = values[finite]
+        self.animals = table[ANIMAL].to_numpy()[finite]
+        # the doses of dose points (their rows' values are % of baseline)
+        self.doses = (table["cumulative_dose"].to_numpy(dtype=np.float64)[finite]
+                      if "cumulative_dose" in table.columns else np.full(finite.sum(), np.nan))
+        units = list(zip(table[RECORDING].to_numpy()[finite], table["unit"].to_numpy()[finite],
+                         strict=True))
+        self.rows: dict[object, np.ndarray] = {}
+        self.counts: dict[object, tuple[int, int]] = {}
+        for label in dict.fromkeys(labels):
+            members = np.flatnonzero(labels == label)
+            self.rows[label] = members
+            self.counts[label] = (len({units[row] for row in members}),
+                                  len(set(self.animals[members])))
+
+    def pair(self, group_a: str, group_b: str) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the pair in table order, and which of them are in group b."""
+        empty = np.empty(0, dtype=np.intp)
+        in_a, in_b = self.rows.get(group_a, empty), self.rows.get(group_b, empty)
+        rows = np.concatenate([in_a, in_b])
+        order = np.argsort(rows, kind="stable")
+        return rows[order], (np.arange(rows.size) >= in_a.size)[order]
+
+    def pair_counts(self, group_a: str, group_b: str) -> dict[str, int]:
+        (units_a, animals_a), (units_b, animals_b) = (
+            self.counts.get(label, (0, 0)) for label in (group_a, group_b)
+        )
+        return {"n_units_a": units_a, "n_units_b": units_b, "n_animals_a": animals_a,
+                "n_animals_b": animals_b}
+
+
+class _DrugData:
+    """One drug's dose points and units by group, its dose unit and each group's own fit."""
+
+    def __init__(self, drug: str, points: pd.DataFrame, group_by: str,
+                 separate: dict[str, np.ndarray]) -> None:
         if points["dose_unit"].nunique() > 1:
             raise BadDoseTableError(
                 f"{drug}: units use different dose units; cannot compare groups"
             )
         self.drug = drug
-        self.points = points
-        self.per_unit = points.drop_duplicates(subset=list(UNIT_KEY))
+        self.points = _GroupedRows(points, "pct_baseline", group_by)
+        self.per_unit = _GroupedRows(points.drop_duplicates(subset=list(UNIT_KEY)),
+                                     MAX_INHIBITION, group_by)
         self.dose_unit = str(points["dose_unit"].iloc[0])
         self.separate = separate
 
 
-def _drug_rows(
-    data: _DrugData, pair: dict[str, str], params: GroupParams, fit: FitParams
-) -> list[dict[str, object]]:
-    inhibition = {**pair, "measure": MAX_INHIBITION, "drug": data.drug, "measure_unit": "%"}
-    inhibition |= _difference_row(data.per_unit, MAX_INHIBITION, pair, params)
-    shift = {**pair, "measure": ED50, "drug": data.drug, "measure_unit": data.dose_unit}
-    shift |= _shift_row(data.points, pair, params, fit, data.separate)
-    return [inhibition, shift]
+class _Batch:
+    """Rows whose models are fitted together once every pair has been gathered.
+
+    :meth:`difference` and :meth:`shift` return the row at once (counts, or the note
+    that it cannot be fitted) and keep what is to be fitted; :meth:`run` fits every
+    kept problem in a few batched calls and completes those rows in place.
+    """
+
+    def __init__(self, params: GroupParams, fit: FitParams) -> None:
+        self.params, self.fit = params, fit
+        # (row, problem, between-animal degrees of freedom) of each row still to fit
+        self.differences: list[tuple[dict[str, object], tuple[np.ndarray, ...], int]] = []
+        self.shifts: list[tuple[dict[str, object], tuple[np.ndarray, ...], int]] = []
+
+    def difference(self, row: dict[str, object], table: _GroupedRows, group_a: str,
+                   group_b: str) -> dict[str, object]:
+        """Mixed-model (animal random intercept) difference of a per-unit measure, b - a."""
+        counts = table.pair_counts(group_a, group_b)
+        row |= {**counts, "contrast": DIFFERENCE}
+        df = _between_animal_df(counts)
+        if min(counts["n_animals_a"], counts["n_animals_b"]) < 1 or df < 1:
+            row["note"] = "too few animals: need one per group and three in all"
+            return row
+        members, in_b = table.pair(group_a, group_b)
+        design = np.column_stack([np.ones(in_b.size), in_b.astype(np.float64)])
+        problem = (table.values[members], design, table.animals[members])
+        self.differences.append((row, problem, df))
+        return row
+
+    def shift(self, row: dict[str, object], drug: _DrugData, group_a: str,
+              group_b: str) -> dict[str, object]:
+        """ED50 per group, their ratio and its cluster-bootstrap CI and test."""
+        counts = drug.points.pair_counts(group_a, group_b)
+        row |= {**counts, "contrast": RATIO}
+        members, in_b = drug.points.pair(group_a, group_b)
+        dose = drug.points.doses[members]
+        n_doses = [np.unique(dose[group]).size for group in (~in_b, in_b)]
+        if min(n_doses) < self.fit.min_doses:
+            row["note"] = f"each group needs {self.fit.min_doses} distinct doses"
+            return row
+        own_fits = np.vstack([drug.separate[group_a], drug.separate[group_b]])
+        problem = (dose, drug.points.values[members], in_b, own_fits, drug.points.animals[members])
+        self.shifts.append((row, problem, _between_animal_df(counts)))
+        return row
+
+    def run(self) -> None:
+        fits = linear_models([problem for _, problem, _ in self.differences])
+        for (row, _, df), fitted in zip(self.differences, fits, strict=True):
+            row |= self._difference_result(fitted, df)
+        estimates = fit_ed50_shifts([problem[:4] for _, problem, _ in self.shifts], self.fit)
+        # a CI needs n - 1 >= 1 animals of each group to draw
+        with_ci = [index for index, (row, _, _) in enumerate(self.shifts)
+                   if min(row["n_animals_a"], row["n_animals_b"]) >= MIN_ANIMALS_PER_GROUP]
+        log_ratios = bootstrap_log_ratios_many(
+            [(*self.shifts[index][1][:3], self.shifts[index][1][4], estimates[index])
+             for index in with_ci],
+            self.params.n_bootstrap, self.params.seed, self.fit,
+        )
+        ratios_of = dict(zip(with_ci, log_ratios, strict=True))
+        for index, ((row, problem, df), estimate) in enumerate(
+            zip(self.shifts, estimates, strict=True)
+        ):
+            row |= self._shift_result(problem, estimate, ratios_of.get(index), df)
+
+    def _difference_result(self, fitted: LinearFit | None, df: int) -> dict[str, object]:
+        if fitted is None:
+            return {"note": "linear model failed"}
+        intercept, effect = (float(value) for value in fitted.coefficients[:2])
+        inference = t_inference(effect, fitted.standard_error, df, self.params.confidence)
+        return {
+            "estimate_a": intercept,
+            "estimate_b": intercept + effect,
+            "contrast_estimate": effect,
+            "test": fitted.test,
+            **inference,
+            "note": _joined(fitted.note, str(inference.get("note", ""))),
+        }
+
+    def _shift_result(self, problem: tuple[np.ndarray, ...], estimate: ShiftFit,
+                      log_ratios: np.ndarray | None, df: int) -> dict[str, object]:
+        dose, _, in_b = problem[:3]
+        note = extrapolation_note(estimate, dose, in_b)
+        result: dict[str, object] = {
+            "estimate_a": estimate.ed50_a,
+            "estimate_b": estimate.ed50_b,
+            "contrast_estimate": estimate.ratio,
+        }
+        if log_ratios is None:
+            no_ci = f"no CI: needs {MIN_ANIMALS_PER_GROUP} animals per group"
+            return result | {"note": _joined(note, no_ci)}
+        inference = t_inference(estimate.log_ratio, float(np.std(log_ratios, ddof=1)), df,
+                                self.params.confidence)
+        for limit in ("ci_low", "ci_high"):
+            if limit in inference:
+                inference[limit] = float(10.0 ** inference[limit])
+        note = _joined(note, str(inference.pop("note", "")))
+        return result | {"test": BOOTSTRAP_TEST, **inference, "note": note}
 
 
-def _counts(table: pd.DataFrame, in_b: np.ndarray) -> dict[str, int]:
-    """Distinct units and animals of groups a and b (sets: a few dozen rows per pair)."""
-    recordings, units, animals = (table[c].to_numpy() for c in (RECORDING, "unit", ANIMAL))
-    counts = {}
-    for name, members in (("a", ~in_b), ("b", in_b)):
-        counts[f"n_units_{name}"] = len(set(zip(recordings[members], units[members], strict=True)))
-        counts[f"n_animals_{name}"] = len(set(animals[members]))
-    return {key: counts[key] for key in ("n_units_a", "n_units_b", "n_animals_a", "n_animals_b")}
-
-
-def _pair_rows(
-    table: pd.DataFrame, column: str, pair: dict[str, str]
-) -> tuple[pd.DataFrame, np.ndarray]:
-    """Rows of the pair's two groups with a finite ``column``, and which are in group b."""
-    labels = table[pair["group_by"]]
-    values = table[column].to_numpy(dtype=np.float64)
-    rows = table[labels.isin([pair["group_a"], pair["group_b"]]) & np.isfinite(values)]
-    return rows, (rows[pair["group_by"]] == pair["group_b"]).to_numpy()
-
-
-def _difference_row(
-    table: pd.DataFrame, measure: str, pair: dict[str, str], params: GroupParams
-) -> dict[str, object]:
-    """Mixed-model (animal random intercept) difference of a per-unit measure, b - a."""
-    rows, in_b = _pair_rows(table, measure, pair)
-    counts = _counts(rows, in_b)
-    row: dict[str, object] = {**counts, "contrast": DIFFERENCE}
-    df = counts["n_animals_a"] + counts["n_animals_b"] - N_GROUP_PARAMETERS
-    if min(counts["n_animals_a"], counts["n_animals_b"]) < 1 or df < 1:
-        return row | {"note": "too few animals: need one per group and three in all"}
-    values = rows[measure].to_numpy(dtype=np.float64)
-    design = np.column_stack([np.ones(in_b.size), in_b.astype(np.float64)])
-    animals = rows[ANIMAL].to_numpy()
-    fitted = linear_model(values, design, animals)
-    if fitted is None:
-        return row | {"note": "linear model failed"}
-    intercept, effect = (float(value) for value in fitted.coefficients[:2])
-    inference = t_inference(effect, fitted.standard_error, df, params.confidence)
-    return row | {
-        "estimate_a": intercept,
-        "estimate_b": intercept + effect,
-        "contrast_estimate": effect,
-        "test": fitted.test,
-        **inference,
-        "note": _joined(fitted.note, str(inference.get("note", ""))),
-    }
+def _between_animal_df(counts: dict[str, int]) -> int:
+    return counts["n_animals_a"] + counts["n_animals_b"] - N_GROUP_PARAMETERS
 
 
 def _joined(*notes: str) -> str:
     return "; ".join(note for note in notes if note)
-
-
-def _shift_row(
-    points: pd.DataFrame,
-    pair: dict[str, str],
-    params: GroupParams,
-    fit: FitParams,
-    separate: dict[str, np.ndarray],
-) -> dict[str, object]:
-    """ED50 per group, their ratio and its cluster-bootstrap CI and test."""
-    rows, in_b = _pair_rows(points, "pct_baseline", pair)
-    counts = _counts(rows, in_b)
-    row: dict[str, object] = {**counts, "contrast": RATIO}
-    n_doses = [rows.loc[members, "cumulative_dose"].nunique() for members in (~in_b, in_b)]
-    if min(n_doses) < fit.min_doses:
-        return row | {"note": f"each group needs {fit.min_doses} distinct doses"}
-    dose = rows["cumulative_dose"].to_numpy(dtype=np.float64)
-    response = rows["pct_baseline"].to_numpy(dtype=np.float64)
-    own_fits = np.vstack([separate[pair["group_a"]], separate[pair["group_b"]]])
-    estimate = fit_ed50_shift(dose, response, in_b, fit, own_fits)
-    note = extrapolation_note(estimate, dose, in_b)
-    row |= {
-        "estimate_a": estimate.ed50_a,
-        "estimate_b": estimate.ed50_b,
-        "contrast_estimate": estimate.ratio,
-    }
-    if min(counts["n_animals_a"], counts["n_animals_b"]) < MIN_ANIMALS_PER_GROUP:
-        no_ci = f"no CI: needs {MIN_ANIMALS_PER_GROUP} animals per group"
-        return row | {"note": _joined(note, no_ci)}
-    log_ratios = bootstrap_log_ratios(
-        dose, response, in_b, rows[ANIMAL].to_numpy(), estimate, params.n_bootstrap, params.seed,
-        fit,
-    )
-    df = counts["n_animals_a"] + counts["n_animals_b"] - N_GROUP_PARAMETERS
-    inference = t_inference(
-        estimate.log_ratio, float(np.std(log_ratios, ddof=1)), df, params.confidence
-    )
-    for limit in ("ci_low", "ci_high"):
-        if limit in inference:
-            inference[limit] = float(10.0 ** inference[limit])
-    note = _joined(note, str(inference.pop("note", "")))
-    return row | {"test": BOOTSTRAP_TEST, **inference, "note": note}
