@@ -115,14 +115,32 @@ def sse_for(
     log_dose, response, weight = data_axes
     fraction = effect_fraction(log_dose, log_ed50, slope)
     deficit = weight * (params.top_pct - response)
-    deficit_fraction = (deficit * fraction).sum(axis=-1)
-    fraction_squared = (weight * fraction**2).sum(axis=-1)
-    deficit_squared = (deficit * (params.top_pct - response)).sum(axis=-1)
+    return sse_from_sums(
+        (deficit * fraction).sum(axis=-1),
+        (weight * fraction**2).sum(axis=-1),
+        (deficit * (params.top_pct - response)).sum(axis=-1),
+        params,
+        bottom_bounds,
+    )
+
+
+def sse_from_sums(
+    deficit_fraction: np.ndarray,
+    fraction_squared: np.ndarray,
+    deficit_squared: np.ndarray,
+    params: FitParams,
+    bottom_bounds: tuple[np.ndarray, ...],
+) -> tuple[np.ndarray, np.ndarray]:
+    """SSE and bottom from the sums over points of :func:`sse_for` (``deficit = top - response``).
+
+    ``deficit_fraction = sum(w deficit fraction)``, ``fraction_squared = sum(w fraction**2)``,
+    ``deficit_squared = sum(w deficit**2)``.
+    """
     low, high = bottom_bounds
     span = np.divide(
         deficit_fraction,
         fraction_squared,
-        out=np.zeros_like(deficit_fraction),
+        out=np.zeros(np.broadcast_shapes(deficit_fraction.shape, fraction_squared.shape)),
         where=fraction_squared > 0,
     )
     span = np.clip(span, params.top_pct - high, params.top_pct - low)

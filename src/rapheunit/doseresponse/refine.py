@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rapheunit.doseresponse.hill import LN10, FitParams
-from rapheunit.doseresponse.profile import FitData, slope_grid, sse_for
+from rapheunit.doseresponse.hill import LN10, FitParams, effect_fraction
+from rapheunit.doseresponse.profile import FitData, slope_grid, sse_for, sse_from_sums
 
 _GRID_CHUNK_ELEMENTS = 4_000_000  # bounds the memory of the grid stage (~32 MB per array)
 # Newton iterations stop when a step no longer lowers the SSE by more than this
@@ -33,23 +33,28 @@ def grid_search(data: FitData, params: FitParams) -> tuple[np.ndarray, np.ndarra
     log_grid = np.minimum(data.log_ed50_low[:, None] + steps, data.log_ed50_high[:, None])
     slopes = slope_grid(params)
     n_units, n_grid = log_grid.shape
-    chunk = max(1, _GRID_CHUNK_ELEMENTS // (n_grid * slopes.size * data.log_dose.shape[1]))
+    shared = _shared_schedule(data)
+    per_row = n_grid * slopes.size * (1 if shared else data.log_dose.shape[1])
+    chunk = max(1, _GRID_CHUNK_ELEMENTS // per_row)
     profile = np.empty((n_units, n_grid))
     start = np.empty((n_units, 3))
     for first in range(0, n_units, chunk):
         rows = slice(first, first + chunk)
-        axes = (
-            data.log_dose[rows, None, None, :],
-            data.response[rows, None, None, :],
-            data.weight[rows, None, None, :],
-        )
-        sse, bottom = sse_for(
-            axes,
-            log_grid[rows, :, None, None],
-            slopes[None, None, :, None],
-            params,
-            data.bottom_bounds(rows, 2),
-        )
+        if shared:
+            sse, bottom = _shared_grid_sse(data, rows, log_grid[0], slopes, params)
+        else:
+            axes = (
+                data.log_dose[rows, None, None, :],
+                data.response[rows, None, None, :],
+                data.weight[rows, None, None, :],
+            )
+            sse, bottom = sse_for(
+                axes,
+                log_grid[rows, :, None, None],
+                slopes[None, None, :, None],
+                params,
+                data.bottom_bounds(rows, 2),
+            )
         best_slope = sse.argmin(axis=2)
         profile[rows] = np.take_along_axis(sse, best_slope[..., None], axis=2)[..., 0]
         best_log = profile[rows].argmin(axis=1)
@@ -63,6 +68,33 @@ def grid_search(data: FitData, params: FitParams) -> tuple[np.ndarray, np.ndarra
             ]
         )
     return log_grid, profile, start
+
+
+def _shared_schedule(data: FitData) -> bool:
+    """Every row has the same doses (hence the same grid): bootstrap resamples of one schedule."""
+    return data.log_dose.shape[0] > 1 and bool(
+        (data.log_dose == data.log_dose[0]).all() and (data.weight == data.weight[0]).all()
+    )
+
+
+def _shared_grid_sse(
+    data: FitData, rows: slice, log_grid: np.ndarray, slopes: np.ndarray, params: FitParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sse_for` on the grid for rows that share their doses.
+
+    The curve at each (grid point, slope, dose) is then the same for every row, so it is
+    computed once and the sums over doses are one matrix product.
+    """
+    fraction = effect_fraction(data.log_dose[0], log_grid[:, None, None],
+                               slopes[None, :, None])
+    weight = data.weight[0]
+    deficit = data.weight[rows] * (params.top_pct - data.response[rows])
+    n_rows, shape = deficit.shape[0], fraction.shape[:2]
+    deficit_fraction = (deficit @ fraction.reshape(-1, weight.size).T).reshape(n_rows, *shape)
+    fraction_squared = (fraction**2) @ weight
+    deficit_squared = (deficit * (params.top_pct - data.response[rows])).sum(axis=1)
+    return sse_from_sums(deficit_fraction, fraction_squared[None], deficit_squared[:, None, None],
+                         params, data.bottom_bounds(rows, 2))
 
 
 def _derivatives(
