@@ -289,19 +289,25 @@ def bootstrap_log_ratios_many(
     """:func:`bootstrap_log_ratios` of many ``(dose, response, in_b, animals, estimate)``
     problems: the distinct replicates of all of them are fitted together."""
     arrays, weights, bounds, starts, replicates = [], [], [], [], []
+    # the draws depend only on the numbers of animals: pairs of groups of equal sizes share them
+    patterns_of: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
     for dose, response, in_b, animals, estimate in problems:
         log_dose, response, in_b = _shift_arrays(dose, response, in_b)
         low, high = _shift_bounds(log_dose, fit)
         start = _inside(np.array([estimate.log_ed50_a, estimate.log_ratio,
                                   estimate.hill_slope, estimate.bottom_pct]), low, high)
-        draws, cluster_of_row = _cluster_draws(np.asarray(animals), in_b, n_bootstrap, seed)
-        patterns, replicate_pattern = np.unique(draws, axis=0, return_inverse=True)
+        sizes, cluster_of_row = _clusters(np.asarray(animals), in_b)
+        if sizes not in patterns_of:
+            draws = _cluster_draws(sizes, n_bootstrap, seed)
+            patterns, replicate_pattern = np.unique(draws, axis=0, return_inverse=True)
+            patterns_of[sizes] = patterns, np.ravel(replicate_pattern)
+        patterns, replicate_pattern = patterns_of[sizes]
         for pattern in patterns[:, cluster_of_row].astype(np.float64):
             arrays.append((log_dose, response, in_b))
             weights.append(pattern)
             bounds.append((low, high))
             starts.append(start)
-        replicates.append(np.ravel(replicate_pattern))
+        replicates.append(replicate_pattern)
     if not arrays:
         return [np.empty(0) for _ in problems]
     solutions = _weighted_shift_fits(
@@ -312,14 +318,10 @@ def bootstrap_log_ratios_many(
             for offset, replicate in zip(offsets, replicates, strict=True)]
 
 
-def _cluster_draws(
-    animals: np.ndarray, in_b: np.ndarray, n_bootstrap: int, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """How often each animal (cluster) is drawn per replicate, and the cluster of each row.
+def _clusters(animals: np.ndarray, in_b: np.ndarray) -> tuple[tuple[int, ...], np.ndarray]:
+    """Animals (clusters) per group and the cluster of each row.
 
-    Clusters are the animals of group a, then those of group b, each sorted;
-    every replicate draws ``n - 1`` of a group's ``n`` clusters with
-    replacement, group a first.
+    Clusters are the animals of group a, then those of group b, each sorted.
     """
     cluster_of_row = np.empty(animals.size, dtype=np.intp)
     sizes: list[int] = []
@@ -327,11 +329,20 @@ def _cluster_draws(
         names, index = np.unique(animals[members], return_inverse=True)
         cluster_of_row[members] = sum(sizes) + np.ravel(index)
         sizes.append(names.size)
+    return tuple(sizes), cluster_of_row
+
+
+def _cluster_draws(sizes: tuple[int, ...], n_bootstrap: int, seed: int) -> np.ndarray:
+    """How often each cluster is drawn per replicate (replicates x clusters).
+
+    Every replicate draws ``n - 1`` of a group's ``n`` clusters with replacement, group a
+    first.
+    """
     offsets = np.repeat(np.cumsum([0, *sizes[:-1]]), np.subtract(sizes, 1))
     drawn = offsets + uniform_draws(sizes, n_bootstrap, seed).reshape(n_bootstrap, -1)
     replicate = np.arange(n_bootstrap)[:, None] * sum(sizes)
     counts = np.bincount((replicate + drawn).ravel(), minlength=n_bootstrap * sum(sizes))
-    return counts.reshape(n_bootstrap, sum(sizes)), cluster_of_row
+    return counts.reshape(n_bootstrap, sum(sizes))
 
 
 def uniform_draws(sizes: Sequence[int], n_repeats: int, seed: int) -> np.ndarray:

@@ -285,7 +285,9 @@ class _GroupedRows:
         finite = np.isfinite(values)
         labels = table[group_by].to_numpy()[finite]
         self.values = values[finite]
-        self.animals = table[ANIMAL].to_numpy()[finite]
+        # animals as integer codes in the order of their names: sorting and matching them is
+        # what every pair's model and bootstrap do
+        self.animals = pd.factorize(table[ANIMAL].astype(str), sort=True)[0][finite]
         # the doses of dose points (their rows' values are % of baseline)
         self.doses = (table["cumulative_dose"].to_numpy(dtype=np.float64)[finite]
                       if "cumulative_dose" in table.columns else np.full(finite.sum(), np.nan))

@@ -83,6 +83,10 @@ def linear_models(
     ([1.5, 3.0], None)
     """
     blocks = [_animal_blocks(*problem) for problem in problems]
+    crosses = [block["cross"] for block in blocks if block is not None]
+    if crosses:  # a singular design has no fit
+        full_rank = iter(np.linalg.matrix_rank(np.stack(crosses)) == crosses[0].shape[0])
+        blocks = [block if block is None or next(full_rank) else None for block in blocks]
     fitted = [index for index, block in enumerate(blocks) if block is not None]
     results: list[LinearFit | None] = [None] * len(problems)
     if not fitted:
@@ -104,10 +108,10 @@ def linear_models(
 def _animal_blocks(
     values: np.ndarray, design: np.ndarray, animals: np.ndarray
 ) -> dict[str, np.ndarray] | None:
-    """Per-animal totals of one problem (None when it has too few values or a singular design)."""
+    """Per-animal totals of one problem (None when it has too few values)."""
     values = np.asarray(values, dtype=np.float64)
     design = np.asarray(design, dtype=np.float64)
-    if values.size <= design.shape[1] or np.linalg.matrix_rank(design) < design.shape[1]:
+    if values.size <= design.shape[1]:
         return None
     _, animal, counts = np.unique(animals, return_inverse=True, return_counts=True)
     animal = np.ravel(animal)
