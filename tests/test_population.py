@@ -423,6 +423,27 @@ def test_summary_without_groups_is_one_group(simulated) -> None:
     assert population["n_units"].max() == 12
 
 
+def test_groups_summarised_together_equal_each_group_alone(simulated) -> None:
+    # groups are summarised in one pass; each must get exactly what it gets alone, including
+    # units of no group (a missing label)
+    doses, fits = simulated
+    label = {"sim0": "B", "sim1": "A", "sim2": None}
+    fits = fits.assign(batch=fits["recording"].map(label), kind=fits["cell_type"])
+    fits["batch"] = fits["batch"].where(fits["unit"] != "unit4", "C")  # a group across recordings
+    together = summarize(doses, fits, group_col="batch", resamples=99)
+    assert together[0]["batch"].isna().any() and len(together[0]) == 4
+    for name, frame in zip(("summary", "population"), together, strict=True):
+        for batch, rows in frame.groupby("batch", dropna=False, sort=False):
+            members = fits["batch"].isna() if pd.isna(batch) else fits["batch"] == batch
+            units = fits.loc[members, ["recording", "unit"]].drop_duplicates()
+            alone = summarize(doses.merge(units), fits[members], group_col="batch", resamples=99)
+            expected = alone[0] if name == "summary" else alone[1]
+            # the label column's dtype follows its values (text, or missing), not its numbers
+            pd.testing.assert_frame_equal(rows.reset_index(drop=True).astype({"batch": object}),
+                                          expected.astype({"batch": object}), obj=name,
+                                          check_exact=True)
+
+
 def test_summary_with_unknown_group_column_is_rejected(simulated) -> None:
     doses, fits = simulated
     with pytest.raises(BadParameterError, match="treatment"):

@@ -29,6 +29,7 @@ for a missing dose, so many data sets are tested in one call.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -178,7 +179,9 @@ def dose_tests(change: np.ndarray) -> DoseTests:
     return DoseTests(per_dose, holm(per_dose.p), one_sample_t(unit_means, axis=-1))
 
 
-def dose_statistics(doses: pd.DataFrame, unit_ids: pd.DataFrame | None = None) -> pd.DataFrame:
+def dose_statistics(
+    doses: pd.DataFrame, unit_ids: pd.DataFrame | None = None, *, by: Sequence[str] = ()
+) -> pd.DataFrame:
     """Small-sample tests of firing against baseline, per dose-response drug.
 
     A unit with repeated windows at one dose counts once, with their mean.
@@ -188,7 +191,9 @@ def dose_statistics(doses: pd.DataFrame, unit_ids: pd.DataFrame | None = None) -
     (``test="paired_t"``: a one-sample t of the units' ``pct_baseline - 100``
     at that dose, ``df = n_units - 1``) with the Holm-corrected ``p_holm``
     across the drug's doses. ``estimate`` is the mean change from baseline
-    in % points. Fewer than two units give NaN and a ``note``.
+    in % points. Fewer than two units give NaN and a ``note``. With ``by`` (columns of
+    ``doses``, never empty), every group of those columns is tested on its own, as if
+    alone, and the columns lead the rows.
 
     Examples
     --------
@@ -206,22 +211,24 @@ def dose_statistics(doses: pd.DataFrame, unit_ids: pd.DataFrame | None = None) -
         ~table["role"].isin(NON_DOSE_RESPONSE_ROLES)
         & np.isfinite(table["pct_baseline"].to_numpy(dtype=np.float64))
     ]
+    keys = [*by, "drug"]
     if responses.empty:
-        return pd.DataFrame(columns=list(STATISTICS_COLUMNS))
+        return pd.DataFrame(columns=[*by, *STATISTICS_COLUMNS])
     per_unit = (
-        responses.groupby(["drug", "cumulative_dose", *UNIT_KEY], sort=True)["pct_baseline"]
+        responses.groupby([*keys, "cumulative_dose", *UNIT_KEY], sort=True)["pct_baseline"]
         .mean()
         .reset_index()
     )
-    drug_code, drugs = pd.factorize(per_unit["drug"], sort=True)
-    unit_in_drug = _code_in_drug(per_unit, ["drug", *UNIT_KEY], drug_code)
-    dose_in_drug = _code_in_drug(per_unit, ["drug", "cumulative_dose"], drug_code)
-    change = np.full((drugs.size, unit_in_drug.max() + 1, dose_in_drug.max() + 1), np.nan)
+    drug_code = per_unit.groupby(keys, sort=True).ngroup().to_numpy()
+    drugs = per_unit.drop_duplicates(keys)[keys].reset_index(drop=True)
+    unit_in_drug = _code_in_drug(per_unit, [*keys, *UNIT_KEY], drug_code)
+    dose_in_drug = _code_in_drug(per_unit, [*keys, "cumulative_dose"], drug_code)
+    change = np.full((len(drugs), unit_in_drug.max() + 1, dose_in_drug.max() + 1), np.nan)
     change[drug_code, unit_in_drug, dose_in_drug] = per_unit["pct_baseline"] - BASELINE_PCT
-    tests = dose_tests(change)
-    omnibus = pd.DataFrame(
-        {
-            "drug": drugs,
+    blocks = drugs.groupby(list(by), sort=False).indices.values() if by else [None]
+    tests = _blockwise(change, blocks)
+    omnibus = drugs.assign(
+        **{
             "test": OMNIBUS_TEST,
             "term": "mean change over the doses",
             "estimate": tests.omnibus.estimate,
@@ -229,17 +236,16 @@ def dose_statistics(doses: pd.DataFrame, unit_ids: pd.DataFrame | None = None) -
             "df": tests.omnibus.df,
             "p": tests.omnibus.p,
             "n_units": tests.omnibus.n,
-            "n_observations": np.bincount(drug_code, minlength=drugs.size),
+            "n_observations": np.bincount(drug_code, minlength=len(drugs)),
             "note": np.where(tests.omnibus.n < 2, "too few units", ""),
         }
     )
-    levels = per_unit.drop_duplicates(["drug", "cumulative_dose"])
+    levels = per_unit.drop_duplicates([*keys, "cumulative_dose"])
     at = (drug_code[levels.index], dose_in_drug[levels.index])
     n_at_dose = tests.per_dose.n[at]
     dose_unit = responses.groupby("drug")["dose_unit"].first()
-    post_hoc = pd.DataFrame(
-        {
-            "drug": levels["drug"].to_numpy(),
+    post_hoc = levels[keys].reset_index(drop=True).assign(
+        **{
             "test": POST_HOC_TEST,
             "term": [
                 f"{dose:g} {dose_unit[drug]} vs baseline"
@@ -257,12 +263,35 @@ def dose_statistics(doses: pd.DataFrame, unit_ids: pd.DataFrame | None = None) -
         }
     )
     result = pd.concat([omnibus, post_hoc], ignore_index=True)
-    result = result.sort_values(["drug", "cumulative_dose"], na_position="first", kind="stable")
-    return result.reset_index(drop=True).reindex(columns=list(STATISTICS_COLUMNS))
+    result = result.sort_values([*keys, "cumulative_dose"], na_position="first", kind="stable")
+    return result.reset_index(drop=True).reindex(columns=[*by, *STATISTICS_COLUMNS])
+
+
+def _blockwise(change: np.ndarray, blocks: Iterable[np.ndarray | None]) -> DoseTests:
+    """:func:`dose_tests` of each block of rows (None: all), cut to its own units and doses.
+
+    A group tested with others gets the numbers it gets alone: the sums run over the
+    same values in the same order.
+    """
+    finite = np.isfinite(change)
+    per_dose = {name: np.full(change.shape[::2], np.nan) for name in OneSampleT.__annotations__}
+    omnibus = {name: np.full(change.shape[0], np.nan) for name in OneSampleT.__annotations__}
+    p_holm = np.full(change.shape[::2], np.nan)
+    for rows in blocks:
+        rows = np.arange(change.shape[0]) if rows is None else rows
+        n_units = int(finite[rows].any(axis=(0, 2)).nonzero()[0].max(initial=-1)) + 1
+        n_doses = int(finite[rows].any(axis=(0, 1)).nonzero()[0].max(initial=-1)) + 1
+        tests = dose_tests(change[rows, : max(n_units, 1), : max(n_doses, 1)])
+        for name in per_dose:
+            per_dose[name][rows, : tests.p_holm.shape[1]] = getattr(tests.per_dose, name)
+            omnibus[name][rows] = getattr(tests.omnibus, name)
+        p_holm[rows, : tests.p_holm.shape[1]] = tests.p_holm
+    return DoseTests(OneSampleT(**per_dose), p_holm, OneSampleT(**omnibus))
 
 
 def _code_in_drug(table: pd.DataFrame, keys: list[str], drug_code: np.ndarray) -> np.ndarray:
-    """0, 1, ... numbering of the groups of ``keys`` within each drug (keys start with drug)."""
+    """0, 1, ... numbering of the groups of ``keys`` within each drug (keys start with the
+    drug's own keys)."""
     code = pd.Series(table.groupby(keys, sort=True).ngroup().to_numpy())
     return (code - code.groupby(drug_code).transform("min")).to_numpy()
 

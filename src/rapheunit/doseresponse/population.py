@@ -16,6 +16,7 @@ the top dose as censored, and the pooled fit's CI resamples cells.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -52,6 +53,7 @@ __all__ = [
 ]
 
 DOSE_KEY = ("drug", "role", "dose_unit", "cumulative_dose")
+_GROUP = "_group_number"  # the group of a row while every group is summarised at once
 
 
 def population_dose_response(
@@ -59,6 +61,8 @@ def population_dose_response(
     unit_ids: pd.DataFrame | None = None,
     params: FitParams = DEFAULT_FIT_PARAMS,
     pooled: pd.DataFrame | None = None,
+    *,
+    by: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Mean +/- SEM across units per drug and cumulative dose, with the pooled fit.
 
@@ -71,8 +75,11 @@ def population_dose_response(
     params : FitParams
         Choices of the pooled fit whose curve is given as ``fitted_pct_baseline``.
     pooled : pandas.DataFrame, optional
-        :func:`pooled_fit` of the same units and ``params``, when the caller has it
-        already (its curve is the same with or without a CI); None fits here.
+        :func:`pooled_fit` of the same units, ``params`` and ``by``, when the caller has
+        it already (its curve is the same with or without a CI); None fits here.
+    by : sequence of str
+        Columns of ``doses`` (never empty) whose groups are summarised each on its own;
+        they lead the rows.
 
     Returns
     -------
@@ -94,11 +101,11 @@ def population_dose_response(
     table = selected_doses(doses, unit_ids)
     finite = table[np.isfinite(table["pct_baseline"].to_numpy(dtype=np.float64))]
     # a unit counts once per dose, with the mean of any repeated windows
-    per_unit = finite.groupby([*DOSE_KEY, *UNIT_KEY], sort=True)[
+    per_unit = finite.groupby([*by, *DOSE_KEY, *UNIT_KEY], sort=True)[
         ["pct_baseline", "inhibition_pct", "rate_hz"]
     ].mean()
     per_dose = (
-        per_unit.groupby(list(DOSE_KEY), sort=True)
+        per_unit.groupby([*by, *DOSE_KEY], sort=True)
         .agg(
             n_units=("pct_baseline", "size"),
             mean_pct_baseline=("pct_baseline", "mean"),
@@ -110,16 +117,16 @@ def population_dose_response(
         .reset_index()
     )
     if pooled is None:
-        pooled = pooled_fit(table, params=params, interval=False)
-    fits = pooled.set_index("drug")
-    per_dose["fitted_pct_baseline"] = _fitted_curve(per_dose, fits)
+        pooled = pooled_fit(table, params=params, interval=False, by=by)
+    per_dose["fitted_pct_baseline"] = _fitted_curve(per_dose, pooled, [*by, "drug"])
     return per_dose
 
 
-def _fitted_curve(per_dose: pd.DataFrame, fits: pd.DataFrame) -> np.ndarray:
+def _fitted_curve(per_dose: pd.DataFrame, fits: pd.DataFrame, keys: list[str]) -> np.ndarray:
     """Pooled-fit % baseline at each row's dose; NaN unless the fit is ok with an ED50 estimate."""
     usable = fits[(fits["fit_status"] == "ok") & fits["hill_slope"].notna()]
-    fit = usable.reindex(per_dose["drug"])
+    wanted = pd.MultiIndex.from_frame(per_dose[keys]) if len(keys) > 1 else per_dose[keys[0]]
+    fit = usable.set_index(keys).reindex(wanted)
     return hill_response(
         np.log10(per_dose["cumulative_dose"].to_numpy(dtype=np.float64)),
         np.log10(fit["ed50"].to_numpy(dtype=np.float64)),
@@ -136,6 +143,7 @@ def pooled_fit(
     resamples: int = 0,
     *,
     interval: bool = True,
+    by: Sequence[str] = (),
 ) -> pd.DataFrame:
     """One Hill fit per dose-response drug to every unit's points together.
 
@@ -160,6 +168,9 @@ def pooled_fit(
     interval : bool
         False leaves the ED50 CI out (NaN) for callers that need the curve only;
         the estimates are the same.
+    by : sequence of str
+        Columns of ``doses`` (never empty): one fit per group of them and drug, each
+        as if its group were fitted alone; they lead the rows.
 
     Returns
     -------
@@ -182,15 +193,38 @@ def pooled_fit(
         raise BadParameterError(f"resamples must be >= 0, got {resamples}")
     table = selected_doses(doses, unit_ids)
     responses = table[~table["role"].isin(NON_DOSE_RESPONSE_ROLES)]
-    grouped = responses.groupby("drug", sort=True)
+    keys = [*by, "drug"]
+    grouped = responses.groupby(keys, sort=True)
     drugs = grouped.agg(ed50_unit=("dose_unit", "first"), n_dose_units=("dose_unit", "nunique"))
     if (drugs["n_dose_units"] > 1).any():
-        drug = drugs.index[drugs["n_dose_units"] > 1][0]
+        drug = drugs.reset_index()["drug"][(drugs["n_dose_units"] > 1).to_numpy()].iloc[0]
         raise BadDoseTableError(f"{drug}: units use different dose units; cannot pool them")
-    drugs["n_units"] = responses.drop_duplicates([*UNIT_KEY, "drug"]).groupby("drug").size()
+    drugs["n_units"] = responses.drop_duplicates([*UNIT_KEY, *keys]).groupby(keys).size()
     drugs = drugs.drop(columns="n_dose_units").reset_index()
-    dose, response = _unit_cube(responses, grouped.ngroup().to_numpy(), len(drugs))
+    cube = _UnitCube(responses, keys, grouped.ngroup().to_numpy(), len(drugs))
     full_agonist = drugs["drug"].map(is_full_agonist_at_drn).to_numpy(dtype=bool)
+    blocks = (drugs.groupby(list(by), sort=False).indices.values() if by
+              else [np.arange(len(drugs))])
+    fits = pd.concat(
+        [_fit_block(cube.block(rows), drugs.iloc[rows], full_agonist[rows], params, resamples,
+                    interval=interval) for rows in blocks],
+        ignore_index=True,
+    ) if len(drugs) else fit_hill_batch(np.empty((0, 1)), np.empty((0, 1)), params)
+    drugs["top_pct"] = params.top_pct
+    return pd.concat([drugs, fits], axis=1)
+
+
+def _fit_block(
+    cube: tuple[np.ndarray, np.ndarray],
+    drugs: pd.DataFrame,
+    full_agonist: np.ndarray,
+    params: FitParams,
+    resamples: int,
+    *,
+    interval: bool,
+) -> pd.DataFrame:
+    """Pooled fits of one group's drugs (rows of ``drugs``) from its (drug, unit, point) cube."""
+    dose, response = cube
     fits = fit_hill_batch(
         dose.reshape(len(drugs), -1),
         response.reshape(len(drugs), -1),
@@ -198,44 +232,57 @@ def pooled_fit(
         full_agonist=full_agonist,
         interval=interval and not resamples,  # the bootstrap gives the CI of every fit
     )
-    if resamples and interval:
-        for row, (drug, n_units) in enumerate(zip(drugs["drug"], drugs["n_units"], strict=True)):
-            if fits.at[row, "fit_status"] != "ok" or _bounded(fits.loc[row]):
-                continue
-            low, high, method = cluster_bootstrap_ci(
-                dose[row, :n_units],
-                response[row, :n_units],
-                drug,
-                params,
-                resamples=resamples,
-                full_agonist=bool(full_agonist[row]),
-            )
-            fits.loc[row, ["ed50_ci_low", "ed50_ci_high", "ed50_ci_method"]] = low, high, method
-    drugs["top_pct"] = params.top_pct
-    return pd.concat([drugs, fits], axis=1)
+    if not (resamples and interval):
+        return fits
+    for row, (drug, n_units) in enumerate(zip(drugs["drug"], drugs["n_units"], strict=True)):
+        if fits.at[row, "fit_status"] != "ok" or _bounded(fits.loc[row]):
+            continue
+        low, high, method = cluster_bootstrap_ci(
+            dose[row, :n_units],
+            response[row, :n_units],
+            drug,
+            params,
+            resamples=resamples,
+            full_agonist=bool(full_agonist[row]),
+        )
+        fits.loc[row, ["ed50_ci_low", "ed50_ci_high", "ed50_ci_method"]] = low, high, method
+    return fits
 
 
 def _bounded(fit: pd.Series) -> bool:
     return bool(fit["ed50_is_lower_bound"] or fit["ed50_is_upper_bound"])
 
 
-def _unit_cube(
-    responses: pd.DataFrame, drug_row: np.ndarray, n_drugs: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """(drug, unit of the drug, point of the unit) doses and % baseline, NaN-padded."""
-    unit_code = pd.Series(responses.groupby(["drug", *UNIT_KEY], sort=True).ngroup().to_numpy())
-    # units of one drug have consecutive codes, as the drug leads the sort
-    unit_in_drug = (unit_code - unit_code.groupby(drug_row).transform("min")).to_numpy()
-    point = responses.groupby(["drug", *UNIT_KEY], sort=True).cumcount().to_numpy()
-    shape = (
-        n_drugs,
-        int(unit_in_drug.max()) + 1 if unit_in_drug.size else 1,
-        int(point.max()) + 1 if point.size else 1,
-    )
-    dose, response = np.full(shape, np.nan), np.full(shape, np.nan)
-    dose[drug_row, unit_in_drug, point] = responses["cumulative_dose"].to_numpy(dtype=np.float64)
-    response[drug_row, unit_in_drug, point] = responses["pct_baseline"].to_numpy(dtype=np.float64)
-    return dose, response
+class _UnitCube:
+    """(drug, unit of the drug, point of the unit) doses and % baseline, NaN-padded.
+
+    Rows are the groups of ``keys`` (the drug and any grouping columns). A block of
+    rows (one group's drugs) is cut to its own largest unit and point counts, the shape
+    its fit would have if its group were fitted alone.
+    """
+
+    def __init__(self, responses: pd.DataFrame, keys: list[str], drug_row: np.ndarray,
+                 n_drugs: int) -> None:
+        unit_groups = responses.groupby([*keys, *UNIT_KEY], sort=True)
+        unit_code = pd.Series(unit_groups.ngroup().to_numpy())
+        # units of one drug have consecutive codes, as the drug's keys lead the sort
+        unit_in_drug = (unit_code - unit_code.groupby(drug_row).transform("min")).to_numpy()
+        point = unit_groups.cumcount().to_numpy()
+        self.n_units = np.zeros(n_drugs, dtype=int)
+        self.n_points = np.zeros(n_drugs, dtype=int)
+        np.maximum.at(self.n_units, drug_row, unit_in_drug + 1)
+        np.maximum.at(self.n_points, drug_row, point + 1)
+        shape = (n_drugs, max(1, self.n_units.max(initial=0)),
+                 max(1, self.n_points.max(initial=0)))
+        self.dose, self.response = np.full(shape, np.nan), np.full(shape, np.nan)
+        rows = (drug_row, unit_in_drug, point)
+        self.dose[rows] = responses["cumulative_dose"].to_numpy(dtype=np.float64)
+        self.response[rows] = responses["pct_baseline"].to_numpy(dtype=np.float64)
+
+    def block(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        units = max(1, self.n_units[rows].max(initial=0))
+        points = max(1, self.n_points[rows].max(initial=0))
+        return self.dose[rows, :units, :points], self.response[rows, :units, :points]
 
 
 def summarize(
@@ -304,17 +351,46 @@ def summarize(
     """
     grouped_doses = _with_group(doses, unit_fits, group_col)
     group_name = group_col or "group"
-    summaries, populations = [], []
-    for group, group_doses in grouped_doses.groupby(group_name, sort=True, dropna=False):
-        group_fits = unit_fits.merge(
-            group_doses[list(UNIT_KEY)].drop_duplicates(), on=list(UNIT_KEY), how="inner"
-        )
-        summary, population = _summarize_group(group_doses, group_fits, params, resamples)
-        summaries.append(summary.assign(**{group_name: group}))
-        populations.append(population.assign(**{group_name: group}))
-    summary = pd.concat(summaries, ignore_index=True) if summaries else pd.DataFrame()
-    population = pd.concat(populations, ignore_index=True) if populations else pd.DataFrame()
-    return summary, population
+    if grouped_doses.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    # every group is summarised as if alone, all in one pass: groups are numbered in the
+    # order of their labels (a missing label last) and the labels put back at the end
+    codes, labels = pd.factorize(grouped_doses[group_name], sort=True, use_na_sentinel=False)
+    grouped_doses = grouped_doses.assign(**{_GROUP: codes})
+    table = selected_doses(grouped_doses, None)
+    by = (_GROUP,)
+    pooled = pooled_fit(table, params=params, resamples=resamples, by=by)
+    population = population_dose_response(table, params=params, pooled=pooled, by=by)
+    statistics = dose_statistics(table, by=by)
+    keys = [_GROUP, "drug"]
+    post_hoc = statistics.loc[
+        statistics["test"] == POST_HOC_TEST,
+        [*keys, "cumulative_dose", "test", "statistic", "df", "p", "p_holm"],
+    ]
+    population = population.merge(post_hoc, on=[*keys, "cumulative_dose"], how="left")
+    omnibus = statistics.loc[
+        statistics["test"] == OMNIBUS_TEST, [*keys, "test", "statistic", "df", "p", "note"]
+    ]
+    unit_groups = grouped_doses[[*UNIT_KEY, _GROUP]].drop_duplicates()
+    fits = _with_censoring_doses(
+        unit_fits.merge(unit_groups, on=list(UNIT_KEY), how="inner"), grouped_doses
+    )
+    fits_of = dict(iter(fits.groupby(_GROUP, sort=False)))
+    rows = [
+        {_GROUP: pooled_row[_GROUP],
+         **_drug_summary(fits_of.get(pooled_row[_GROUP], fits.iloc[:0]), pooled_row)}
+        for _, pooled_row in pooled.iterrows()
+    ]
+    summary = pd.DataFrame(rows) if rows else pd.DataFrame(columns=keys)
+    summary = summary.merge(omnibus, on=keys, how="left")
+    return _labelled(summary, labels, group_name), _labelled(population, labels, group_name)
+
+
+def _labelled(table: pd.DataFrame, labels: pd.Index, group_name: str) -> pd.DataFrame:
+    """``table`` with its group numbers replaced by the labels, in a last column."""
+    codes = table.pop(_GROUP).to_numpy(dtype=np.intp)
+    table[group_name] = np.asarray(labels, dtype=object)[codes] if codes.size else []
+    return table
 
 
 def _with_group(
@@ -333,33 +409,14 @@ def _with_group(
     return doses.merge(labels, on=list(UNIT_KEY), how="left")
 
 
-def _summarize_group(
-    doses: pd.DataFrame, unit_fits: pd.DataFrame, params: FitParams, resamples: int
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    pooled = pooled_fit(doses, params=params, resamples=resamples)
-    population = population_dose_response(doses, params=params, pooled=pooled)
-    statistics = dose_statistics(doses)
-    post_hoc = statistics.loc[
-        statistics["test"] == POST_HOC_TEST,
-        ["drug", "cumulative_dose", "test", "statistic", "df", "p", "p_holm"],
-    ]
-    population = population.merge(post_hoc, on=["drug", "cumulative_dose"], how="left")
-    omnibus = statistics.loc[
-        statistics["test"] == OMNIBUS_TEST, ["drug", "test", "statistic", "df", "p", "note"]
-    ]
-    unit_fits = _with_censoring_doses(unit_fits, doses)
-    rows = [_drug_summary(drug, unit_fits, pooled) for drug in pooled["drug"]]
-    summary = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["drug"])
-    return summary.merge(omnibus, on="drug", how="left"), population
-
-
 def _with_censoring_doses(unit_fits: pd.DataFrame, doses: pd.DataFrame) -> pd.DataFrame:
-    """Fits whose ED50 is a bound but has no value get the unit's highest (lowest) dose."""
+    """Fits whose ED50 is a bound but has no value get the unit's highest (lowest) dose
+    in its group."""
     fits = unit_fits.copy()
     for flag, extreme in (("ed50_is_lower_bound", "max"), ("ed50_is_upper_bound", "min")):
         if flag not in fits.columns:
             continue
-        key = [*UNIT_KEY, "drug"]
+        key = [_GROUP, *UNIT_KEY, "drug"]
         bound = doses.groupby(key, as_index=False)["cumulative_dose"].agg(extreme)
         at = fits[key].merge(bound, on=key, how="left")["cumulative_dose"].to_numpy()
         flagged = fits[flag].astype("boolean").fillna(False).to_numpy(dtype=bool)
@@ -368,9 +425,10 @@ def _with_censoring_doses(unit_fits: pd.DataFrame, doses: pd.DataFrame) -> pd.Da
     return fits
 
 
-def _drug_summary(drug: str, unit_fits: pd.DataFrame, pooled: pd.DataFrame) -> dict[str, Any]:
+def _drug_summary(unit_fits: pd.DataFrame, pooled_row: pd.Series) -> dict[str, Any]:
+    """One summary row: a group's units given the drug of its pooled fit ``pooled_row``."""
+    drug = pooled_row["drug"]
     fits = unit_fits[unit_fits["drug"] == drug]
-    pooled_row = pooled[pooled["drug"] == drug].iloc[0]
     distribution = ed50_distribution(fits)
     reversal = fits["reversal_pct"].dropna()
     ok = fits[fits["fit_status"] == "ok"]
