@@ -82,6 +82,31 @@ def test_python_m_entry_point(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "2 recording(s) analysed, 0 failed" in done.stdout
+    # the console script leaves without the interpreter's teardown: everything must be out
+    assert {"units.csv", "doses.csv", "params.json"} <= {p.name for p in (tmp_path / "o").iterdir()}
+    assert pd.read_csv(tmp_path / "o" / "units.csv")["recording"].nunique() == 2
+
+
+@pytest.mark.parametrize(
+    ("arguments", "status", "stream", "text"),
+    [
+        (["--help"], 0, "stdout", "show program's version number and exit"),
+        (["--version"], 0, "stdout", "rapheunit "),
+        (["--no-such-flag"], 2, "stderr", "the following arguments are required"),
+        (["analyze", "no-such-folder", "--out", "o"], 2, "stderr", "no-such-folder"),
+        (["analyze", "no-such-folder"], 2, "stderr", "--out"),
+    ],
+)
+def test_console_exit_status_and_output_reach_the_caller(
+    tmp_path: Path, arguments: list[str], status: int, stream: str, text: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "rapheunit", *arguments],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )
+    assert done.returncode == status
+    assert text in getattr(done, stream)
+    assert "Traceback" not in done.stderr
 
 
 def test_units_table_carries_the_classification(tmp_path: Path) -> None:

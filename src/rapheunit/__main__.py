@@ -1,6 +1,6 @@
 """``python -m rapheunit`` runs the command-line interface."""
 
-from rapheunit.cli import main
+from rapheunit.cli import run
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()
