@@ -186,3 +186,23 @@ def test_waveforms_are_measured_once_per_unit(monkeypatch: pytest.MonkeyPatch) -
     analysis_result = measure(recording)
     assert sorted(calls) == ["u0", "u1", "u2"]  # verdicts, QC and report share one
     assert set(analysis_result.waveforms) == {"u0", "u1", "u2"}
+
+
+@pytest.mark.parametrize("collecting", [True, False])
+def test_recordings_are_analysed_with_the_collector_on_and_its_state_is_restored(
+    collecting: bool,
+) -> None:
+    # the console script switches the collector off while it imports; a batch's recordings
+    # (which make reference cycles) must still be collected, and the caller's state come back
+    import gc
+
+    from rapheunit.run.batch import frozen_heap
+
+    was = gc.isenabled()
+    (gc.enable if collecting else gc.disable)()
+    try:
+        with frozen_heap():
+            assert gc.isenabled() and gc.get_freeze_count() > 0
+        assert gc.isenabled() == collecting and gc.get_freeze_count() == 0
+    finally:
+        (gc.enable if was else gc.disable)()

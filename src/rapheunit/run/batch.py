@@ -119,14 +119,21 @@ def frozen_heap() -> Iterator[None]:
     collection walks every object the imports built (pandas, scipy, neo ...),
     which costs far more than reading a small file. Frozen objects are not
     examined (nor freed) until the block ends; freezing before worker
-    processes fork also keeps their pages shared.
+    processes fork also keeps their pages shared. There is no collection
+    first: it would walk that whole heap (~50 ms) to free a few hundred
+    objects, which the block merely keeps a little longer. The collector runs
+    inside the block even where the caller had switched it off (the console
+    script does, while it imports), and is left as it was found.
     """
-    gc.collect()
+    collecting = gc.isenabled()
     gc.freeze()
+    gc.enable()
     try:
         yield
     finally:
         gc.unfreeze()
+        if not collecting:
+            gc.disable()
 
 
 def first_use_imports(paths: Sequence[Path]) -> list[str]:
