@@ -32,6 +32,11 @@ small ``time`` rather than from this one, whose pages Linux would count in)::
 
     /work/bench-venv/bin/python benchmarks/bench_detect.py --whole-process --minutes 10
 
+It then times processes that only import (peak RSS): the least that such a run with
+rapheunit's outputs must import (numpy, ``scipy.signal``, neo, nixio, pandas), the same with
+the sorter's scikit-learn, and SpikeInterface's own imports, each beside SpikeInterface's
+whole run.
+
 rapheunit runs from this checkout's ``src`` (``PYTHONPATH``; ``--rapheunit-src`` for
 another checkout, e.g. the code before a change), whatever the venv has installed, with
 ``--rapheunit-python`` (default: this interpreter, so both tools share numpy and scipy).
@@ -70,6 +75,14 @@ WRITE_CHUNK = 2**22
 TOLERANCE_S = 0.5e-3
 NIX_FS = 20_000.0  # the whole-process recording: 20 kHz, as the issue's NIX files
 REPO_SRC = Path(__file__).resolve().parents[1] / "src"
+# What any whole-process detection run with rapheunit's outputs imports at the least: numpy,
+# scipy.signal (the band-pass), neo and nixio (the reader), pandas (the tables).
+FLOOR_MODULES = ("numpy", "scipy.signal", "neo", "nixio", "pandas")
+SPIKEINTERFACE_MODULES = (
+    "spikeinterface.extractors",
+    "spikeinterface.preprocessing",
+    "spikeinterface.sortingcomponents.peak_detection",
+)
 # SpikeInterface's side of the whole-process run, with the same settings as rapheunit's defaults.
 SPIKEINTERFACE_SCRIPT = """
 import sys, warnings
@@ -500,6 +513,26 @@ def whole_process_report(args: argparse.Namespace, folder: Path) -> None:
         f"rapheunit / SpikeInterface: time {ru_wall / si_wall:.2f} (target <= 1.0), "
         f"peak RSS {ru_peak / si_peak:.2f} (target <= 1.0)"
     )
+    import_floors(args, env, si_peak)
+
+
+def import_floors(args: argparse.Namespace, env: dict[str, str], si_peak_mb: float) -> None:
+    """Peak RSS of processes that only import: how much of each whole run is the imports.
+
+    A process that reads a NIX file through neo, band-passes it with scipy and writes
+    pandas tables cannot hold less than these imports, whatever it does with the signal.
+    """
+    for label, python, modules in (
+        ("rapheunit's least", args.rapheunit_python, FLOOR_MODULES),
+        ("rapheunit's least + sorter", args.rapheunit_python, (*FLOOR_MODULES, "sklearn.mixture")),
+        ("SpikeInterface", sys.executable, SPIKEINTERFACE_MODULES),
+    ):
+        command = [python, "-W", "ignore", "-c", "import " + ", ".join(modules)]
+        peak_mb = statistics.median(timed(command, env)[1] for _ in range(args.repeat))
+        print(
+            f"imports only, {label:<27} peak RSS {peak_mb:6.1f} MB "
+            f"= {peak_mb / si_peak_mb:.2f} x SpikeInterface's whole run  ({', '.join(modules)})"
+        )
 
 
 if __name__ == "__main__":
