@@ -82,7 +82,20 @@ window.addEventListener("load", function () {
       return true;
     } catch (error) { window.__errors.push("canvas:" + error); return false; }
   });
+  // A number broken over two lines is misread ("35.9" above "2"); words may wrap, numbers not.
+  var wrapped = Array.prototype.slice.call(document.querySelectorAll("td")).filter(function (cell) {
+    if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(cell.textContent.trim())) { return false; }
+    var range = document.createRange();
+    range.selectNodeContents(cell);
+    var lines = {};
+    Array.prototype.forEach.call(range.getClientRects(), function (rect) {
+      lines[Math.round(rect.top)] = true;
+    });
+    return Object.keys(lines).length > 1;
+  });
   var body = document.body;
+  body.setAttribute("data-wrapped-numbers",
+    wrapped.map(function (cell) { return cell.textContent.trim(); }).join(" "));
   body.setAttribute("data-images", images.length);
   body.setAttribute("data-broken", broken.length);
   body.setAttribute("data-lowres", lowres.length);
@@ -192,6 +205,11 @@ def _assert_figures_fine(body: str, page: Path) -> None:
     assert _attribute(body, "data-errors") == "", page
 
 
+def _assert_numbers_whole(body: str, page: Path) -> None:
+    """No table cell holding a number shows it broken over two lines."""
+    assert _attribute(body, "data-wrapped-numbers") == "", page
+
+
 def test_probe_detects_broken_images_and_scripts(chromium: str, tmp_path: Path) -> None:
     """The harness itself: a page with a missing image and a script is caught."""
     page = tmp_path / "bad.html"
@@ -244,6 +262,21 @@ def test_probe_flags_low_resolution_and_blank_figures(chromium: str, tmp_path: P
     assert _attribute(body, "data-blank") == "1"
 
 
+def test_probe_flags_numbers_broken_over_lines(chromium: str, tmp_path: Path) -> None:
+    """The harness itself: a number squeezed into a 3-character column is caught, words not."""
+    page = tmp_path / "narrow.html"
+    squeeze = 'style="width:3ch; max-width:3ch; overflow-wrap:anywhere"'
+    page.write_text(
+        '<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" '
+        'content="default-src \'none\'"></head><body><table style="table-layout:fixed; width:3ch">'
+        f"<tr><td {squeeze}>123.456</td></tr><tr><td {squeeze}>a b c d e</td></tr>"
+        "<tr><td>7</td></tr></table></body></html>",
+        encoding="utf-8",
+    )
+    body = _probe(chromium, page, tmp_path)
+    assert _attribute(body, "data-wrapped-numbers") == "123.456"
+
+
 def test_report_opens_without_errors_and_shows_every_figure(chromium: str, tmp_path: Path) -> None:
     recording, _ = simulate_recording(
         "browser <script>alert(3)", ["5ht_clock", "fast_regular"], seed=4
@@ -277,6 +310,7 @@ def test_report_opens_without_errors_and_shows_every_figure(chromium: str, tmp_p
     n_timecourses = 0 if timecourse.empty else timecourse["injection_time_s"].nunique()
     assert _attribute(body, "data-images") == str(len(recording.units) + n_timecourses)
     _assert_figures_fine(body, page)
+    _assert_numbers_whole(body, page)
     _assert_links_resolve(page)
     assert _attribute(body, "data-scripts") == "1"  # the probe only: nothing injected
     assert _attribute(body, "data-errors") == ""
@@ -338,6 +372,7 @@ def test_every_example_and_real_recording_report_opens(chromium: str, tmp_path: 
         screenshot = folder / f"{page.parent.parent.name}-{page.stem}.png"
         body = _open(chromium, page, tmp_path / page.stem, screenshot)
         _assert_figures_fine(body, page)
+        _assert_numbers_whole(body, page)
         _assert_links_resolve(page)
         assert _attribute(body, "data-scripts") == "1", page
         if page.stem != "index":
