@@ -52,6 +52,7 @@ from rapheunit.run.pipeline import analyze, combine, write_outputs
 results = analyze(sys.argv[1], report=False, tables=False).results
 for result in results:
     result.analysis = None  # as a batch with an output folder keeps them
+import gc; gc.disable()  # as the console script, once the recordings are done
 started = time.perf_counter()
 batch = combine(results, AnalysisOptions())
 write_outputs(batch, Path(tempfile.mkdtemp()))
@@ -65,7 +66,9 @@ def import_command(inputs: Path) -> list[str]:
 
     modules = ["rapheunit.cli", "rapheunit.run.pipeline", *first_use_imports(sorted(
         inputs.iterdir()))]
-    return [PYTHON, "-c", "import " + ", ".join(dict.fromkeys(modules))]
+    # As the console script: no garbage collection while importing, no interpreter teardown.
+    imports = "import " + ", ".join(dict.fromkeys(modules))
+    return [PYTHON, "-c", f"import gc; gc.disable(); {imports}; import os; os._exit(0)"]
 
 
 def combine_and_write_s(inputs: Path) -> float:
