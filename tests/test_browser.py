@@ -210,15 +210,19 @@ def _assert_numbers_whole(body: str, page: Path) -> None:
     assert _attribute(body, "data-wrapped-numbers") == "", page
 
 
-def test_probe_detects_broken_images_and_scripts(chromium: str, tmp_path: Path) -> None:
-    """The harness itself: a page with a missing image and a script is caught."""
-    page = tmp_path / "bad.html"
+def _policed_page(page: Path, policy: str, body: str) -> Path:
+    """Write a page holding ``body`` under the Content-Security-Policy ``policy``."""
     page.write_text(
         '<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" '
-        'content="default-src \'none\'"></head><body><img src="missing.png">'
-        "</body></html>",
+        f'content="{policy}"></head><body>{body}</body></html>',
         encoding="utf-8",
     )
+    return page
+
+
+def test_probe_detects_broken_images_and_scripts(chromium: str, tmp_path: Path) -> None:
+    """The harness itself: a page with a missing image and a script is caught."""
+    page = _policed_page(tmp_path / "bad.html", "default-src 'none'", '<img src="missing.png">')
     plain = _run(
         chromium,
         page,
@@ -249,13 +253,10 @@ def test_probe_flags_low_resolution_and_blank_figures(chromium: str, tmp_path: P
         figure.savefig(buffer, format="png", dpi=40)
         return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
-    page = tmp_path / "lowres.html"
-    page.write_text(
-        '<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" '
-        'content="default-src \'none\'; img-src data:"></head><body>'
-        f'<img src="{png(False)}" style="width:400px"><img src="{png(True)}" style="width:40px">'
-        "</body></html>",
-        encoding="utf-8",
+    page = _policed_page(
+        tmp_path / "lowres.html",
+        "default-src 'none'; img-src data:",
+        f'<img src="{png(False)}" style="width:400px"><img src="{png(True)}" style="width:40px">',
     )
     body = _probe(chromium, page, tmp_path)
     assert _attribute(body, "data-lowres") == "2"
@@ -264,14 +265,13 @@ def test_probe_flags_low_resolution_and_blank_figures(chromium: str, tmp_path: P
 
 def test_probe_flags_numbers_broken_over_lines(chromium: str, tmp_path: Path) -> None:
     """The harness itself: a number squeezed into a 3-character column is caught, words not."""
-    page = tmp_path / "narrow.html"
     squeeze = 'style="width:3ch; max-width:3ch; overflow-wrap:anywhere"'
-    page.write_text(
-        '<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" '
-        'content="default-src \'none\'"></head><body><table style="table-layout:fixed; width:3ch">'
+    page = _policed_page(
+        tmp_path / "narrow.html",
+        "default-src 'none'",
+        '<table style="table-layout:fixed; width:3ch">'
         f"<tr><td {squeeze}>123.456</td></tr><tr><td {squeeze}>a b c d e</td></tr>"
-        "<tr><td>7</td></tr></table></body></html>",
-        encoding="utf-8",
+        "<tr><td>7</td></tr></table>",
     )
     body = _probe(chromium, page, tmp_path)
     assert _attribute(body, "data-wrapped-numbers") == "123.456"
